@@ -1,0 +1,137 @@
+"""What should run: apps, builds, config, releases, formation, domains, tokens."""
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+APP_NAME_REGEX = r"^[a-z][a-z0-9-]{1,29}$"
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 is stored, the token itself is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    key_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=16)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return f"{self.name} ({self.prefix}…)"
+
+
+class App(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=30, unique=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="apps")
+    collaborators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="Collaborator", related_name="shared_apps"
+    )
+    deploy_branch = models.CharField(max_length=100, default="main")
+    maintenance = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Collaborator(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["app", "user"], name="unique_collaborator")]
+
+
+class Build(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        BUILDING = "building"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="builds")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    source_sha = models.CharField(max_length=64, blank=True)
+    buildpack = models.CharField(max_length=200, blank=True)
+    image = models.CharField(max_length=200, blank=True)
+    process_types = models.JSONField(default=dict, blank=True)
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Config(models.Model):
+    """An immutable snapshot of an app's config vars: a row per change, never updated."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="configs")
+    values = models.JSONField(default=dict)
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+
+class Release(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="releases")
+    version = models.PositiveIntegerField()
+    build = models.ForeignKey(Build, null=True, blank=True, on_delete=models.PROTECT)
+    config = models.ForeignKey(Config, on_delete=models.PROTECT)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.SUCCEEDED)
+    description = models.CharField(max_length=500)
+    creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "version"], name="unique_release_version")
+        ]
+
+    @property
+    def label(self) -> str:
+        return f"v{self.version}"
+
+
+class Formation(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="formation")
+    type = models.CharField(max_length=30)
+    quantity = models.PositiveIntegerField(default=0)
+    size = models.CharField(max_length=20, default="standard")
+    # Bumped by `ps:restart`; the runtime replaces processes started before it.
+    restarted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["type"]
+        constraints = [models.UniqueConstraint(fields=["app", "type"], name="unique_formation_type")]
+
+
+class Domain(models.Model):
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="domains")
+    hostname = models.CharField(max_length=253, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["hostname"]
