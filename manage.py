@@ -1,5 +1,6 @@
 #!/usr/bin/env python
 """Run Django administrative tasks for Pier's control plane."""
+
 import os
 import sys
 from pathlib import Path

@@ -1,4 +1,5 @@
 """What should run: apps, builds, config, releases, formation, domains, tokens."""
+
 import uuid
 
 from django.conf import settings
@@ -10,7 +11,9 @@ APP_NAME_REGEX = r"^[a-z][a-z0-9-]{1,29}$"
 class ApiToken(models.Model):
     """An API token; only its SHA-256 is stored, the token itself is shown once."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
     name = models.CharField(max_length=100)
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=16)
@@ -28,7 +31,9 @@ class ApiToken(models.Model):
 class App(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=30, unique=True)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="apps")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="apps"
+    )
     collaborators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Collaborator", related_name="shared_apps"
     )
@@ -121,11 +126,14 @@ class Formation(models.Model):
     size = models.CharField(max_length=20, default="standard")
     # Bumped by `ps:restart`; the runtime replaces processes started before it.
     restarted_at = models.DateTimeField(null=True, blank=True)
+    process_restarts = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["type"]
-        constraints = [models.UniqueConstraint(fields=["app", "type"], name="unique_formation_type")]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "type"], name="unique_formation_type")
+        ]
 
 
 class Domain(models.Model):

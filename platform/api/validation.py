@@ -1,4 +1,5 @@
 """Pure checks of user input: names, config keys, hostnames, dyno sizes."""
+
 import re
 from dataclasses import dataclass
 
@@ -79,9 +80,7 @@ def validate_size(size: str) -> DynoSize:
     try:
         return DYNO_SIZES[size]
     except KeyError:
-        raise Invalid(
-            f"unknown dyno size {size!r}; sizes: {', '.join(DYNO_SIZES)}"
-        ) from None
+        raise Invalid(f"unknown dyno size {size!r}; sizes: {', '.join(DYNO_SIZES)}") from None
 
 
 def validate_quantity(quantity, maximum: int) -> int:

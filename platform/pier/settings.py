@@ -1,4 +1,5 @@
 """Pier's control-plane settings, read from the environment only (twelve-factor)."""
+
 import os
 import secrets
 from pathlib import Path

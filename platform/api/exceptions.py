@@ -1,0 +1,48 @@
+"""The one place API errors become responses: {"id": "...", "message": "..."}."""
+
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from api.errors import PierError
+
+DRF_IDS = {
+    exceptions.NotAuthenticated: "unauthorized",
+    exceptions.AuthenticationFailed: "unauthorized",
+    exceptions.PermissionDenied: "forbidden",
+    exceptions.NotFound: "not_found",
+    exceptions.ParseError: "bad_request",
+    exceptions.ValidationError: "invalid_params",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def _message(detail) -> str:
+    """Flatten DRF's nested error detail into one readable sentence."""
+    if isinstance(detail, dict):
+        return "; ".join(
+            f"{key}: {_message(value)}" if key != "non_field_errors" else _message(value)
+            for key, value in detail.items()
+        )
+    if isinstance(detail, list):
+        return "; ".join(_message(item) for item in detail)
+    return str(detail)
+
+
+def exception_handler(exc, context):
+    if isinstance(exc, PierError):
+        return Response({"id": exc.id, "message": exc.message}, status=exc.status)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    error_id = next((v for k, v in DRF_IDS.items() if isinstance(exc, k)), "error")
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.ValidationError):
+        response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    response.data = {"id": error_id, "message": _message(detail)}
+    return response

@@ -1,0 +1,87 @@
+"""Selectors read state; access rules for apps live here so every caller shares them."""
+
+from django.conf import settings
+from django.db.models import Q, QuerySet
+
+from api.errors import NotFound
+from api.models import App, Config, Release
+
+
+def apps_for_user(*, user) -> QuerySet[App]:
+    return App.objects.filter(Q(owner=user) | Q(collaborator__user=user)).distinct()
+
+
+def app_get(*, user, name: str, for_update: bool = False) -> App:
+    """Return the app named name if user may see it; otherwise NotFound (never reveal it exists)."""
+    queryset = apps_for_user(user=user).filter(name=name)
+    if for_update:
+        # DISTINCT and FOR UPDATE don't mix; lock the row by primary key instead.
+        ids = list(queryset.values_list("pk", flat=True))
+        queryset = App.objects.select_for_update().filter(pk__in=ids)
+    app = queryset.select_related("owner").first()
+    if app is None:
+        raise NotFound(f"app {name!r} not found (or you have no access to it)")
+    return app
+
+
+def release_current(*, app: App) -> Release | None:
+    """Return the release that should be running: the newest one that succeeded."""
+    return (
+        app.releases.filter(status=Release.Status.SUCCEEDED)
+        .select_related("build", "config")
+        .first()
+    )
+
+
+def config_current(*, app: App) -> Config:
+    """Return the config of the newest release: rollbacks restore config as Heroku's do."""
+    latest = app.releases.select_related("config").first()
+    if latest is not None:
+        return latest.config
+    return app.configs.first() or Config(app=app, values={})
+
+
+def process_types_current(*, app: App) -> dict[str, str]:
+    release = release_current(app=app)
+    if release is None or release.build is None:
+        return {}
+    return dict(release.build.process_types)
+
+
+def app_web_url(*, app: App) -> str:
+    port = settings.PIER_ROUTER_PORT
+    suffix = "" if port == 80 else f":{port}"
+    return f"http://{app.name}.{settings.PIER_DOMAIN}{suffix}"
+
+
+def app_git_url(*, app: App) -> str:
+    return f"{settings.PIER_API_URL.rstrip('/')}/{app.name}.git"
+
+
+def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dict]:
+    """Return one entry per desired process (web.1, web.2...), with state as last reported.
+
+    `statuses` maps a process name to what the runtime reported; a process it has not
+    reported yet shows as `pending`.
+    """
+    statuses = statuses or {}
+    release = release_current(app=app)
+    types = process_types_current(app=app)
+    dynos = []
+    for row in app.formation.filter(type__in=types, quantity__gt=0):
+        for index in range(1, row.quantity + 1):
+            name = f"{row.type}.{index}"
+            reported = statuses.get(name, {})
+            dynos.append(
+                {
+                    "name": name,
+                    "type": row.type,
+                    "state": reported.get("state", "pending"),
+                    "size": row.size,
+                    "command": types[row.type],
+                    "release": {"version": reported.get("release", release.version)},
+                    "started_at": reported.get("started_at"),
+                    "restarts": reported.get("restarts", 0),
+                }
+            )
+    return dynos

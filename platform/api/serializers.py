@@ -1,0 +1,123 @@
+"""Output shapes of the API; input is validated by the services."""
+
+from rest_framework import serializers
+
+from api.models import ApiToken, App, Build, Domain, Formation, Release
+from api.selectors import app_git_url, app_web_url, release_current
+
+
+class UserRefSerializer(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class AppSerializer(serializers.ModelSerializer):
+    owner = UserRefSerializer()
+    web_url = serializers.SerializerMethodField()
+    git_url = serializers.SerializerMethodField()
+    current_release = serializers.SerializerMethodField()
+
+    class Meta:
+        model = App
+        fields = [
+            "id",
+            "name",
+            "owner",
+            "web_url",
+            "git_url",
+            "deploy_branch",
+            "maintenance",
+            "current_release",
+            "created_at",
+            "updated_at",
+        ]
+
+    def get_web_url(self, app) -> str:
+        return app_web_url(app=app)
+
+    def get_git_url(self, app) -> str:
+        return app_git_url(app=app)
+
+    def get_current_release(self, app) -> dict | None:
+        release = release_current(app=app)
+        return {"version": release.version} if release else None
+
+
+class BuildRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Build
+        fields = ["id", "source_sha"]
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    build = BuildRefSerializer(allow_null=True)
+    creator = UserRefSerializer(allow_null=True)
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Release
+        fields = ["version", "description", "status", "build", "creator", "created_at", "current"]
+
+    def get_current(self, release) -> bool:
+        return release.pk == self.context.get("current_release_id")
+
+
+class ReleaseDetailSerializer(ReleaseSerializer):
+    config_vars = serializers.DictField(source="config.values", child=serializers.CharField())
+
+    class Meta(ReleaseSerializer.Meta):
+        fields = ReleaseSerializer.Meta.fields + ["config_vars"]
+
+
+class FormationSerializer(serializers.ModelSerializer):
+    command = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Formation
+        fields = ["type", "quantity", "size", "command", "updated_at"]
+
+    def get_command(self, row) -> str:
+        return self.context.get("process_types", {}).get(row.type, "")
+
+
+class BuildSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Build
+        fields = [
+            "id",
+            "status",
+            "source_sha",
+            "buildpack",
+            "process_types",
+            "image",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+
+class DomainSerializer(serializers.ModelSerializer):
+    cname = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Domain
+        fields = ["hostname", "cname", "created_at"]
+
+    def get_cname(self, domain) -> str:
+        return app_web_url(app=domain.app).split("//", 1)[1].split(":", 1)[0]
+
+
+class TokenSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ApiToken
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
+
+
+class DynoSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.CharField()
+    state = serializers.CharField()
+    size = serializers.CharField()
+    command = serializers.CharField()
+    release = serializers.DictField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    restarts = serializers.IntegerField()

@@ -1,0 +1,1 @@
+"""Services change state; each is a plain function named <entity>_<action>."""

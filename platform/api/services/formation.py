@@ -1,0 +1,58 @@
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from api.errors import Invalid
+from api.models import App, Formation
+from api.selectors import process_types_current
+from api.validation import validate_quantity, validate_size
+
+
+def formation_scale(*, app: App, updates: list[dict]) -> list[Formation]:
+    """Apply a batch of {type, quantity?, size?} updates: all of them, or none on any error."""
+    if not isinstance(updates, list) or not updates:
+        raise Invalid('updates must be a non-empty list like [{"type": "web", "quantity": 2}]')
+    known = process_types_current(app=app)
+    if not known:
+        raise Invalid(f"{app.name} has no process types yet: deploy it with `git push pier main`")
+    with transaction.atomic():
+        App.objects.select_for_update().filter(pk=app.pk).first()
+        for update in updates:
+            _formation_apply(app=app, update=update, known=known)
+    return list(app.formation.filter(type__in=known))
+
+
+def _formation_apply(*, app: App, update: dict, known: dict) -> None:
+    if not isinstance(update, dict) or "type" not in update:
+        raise Invalid('each update needs a "type", like {"type": "web", "quantity": 2}')
+    ptype = update["type"]
+    if ptype not in known:
+        raise Invalid(
+            f"no process type {ptype!r} in {app.name}'s Procfile; known: {', '.join(sorted(known))}"
+        )
+    if "quantity" not in update and "size" not in update:
+        raise Invalid(f"update for {ptype!r} needs a quantity or a size")
+    row, _ = Formation.objects.get_or_create(app=app, type=ptype)
+    if "quantity" in update:
+        row.quantity = validate_quantity(update["quantity"], settings.PIER_MAX_PROCESSES_PER_TYPE)
+    if "size" in update:
+        row.size = validate_size(update["size"]).name
+    row.save()
+
+
+def formation_restart(*, app: App, target: str | None) -> str:
+    """Ask the runtime to replace processes (all, a type, or TYPE.N); return what was asked."""
+    known = process_types_current(app=app)
+    ptype, _, index = (target or "").partition(".")
+    if target and (ptype not in known or (index and not index.isdigit())):
+        types = ", ".join(sorted(known)) or "none"
+        raise Invalid(f"no process {target!r} in {app.name}; use a type ({types}) or TYPE.N")
+    rows = app.formation.filter(type=ptype) if target else app.formation.all()
+    now = timezone.now()
+    if index:
+        for row in rows:
+            row.process_restarts = {**row.process_restarts, index: now.isoformat()}
+            row.save(update_fields=["process_restarts"])
+    else:
+        rows.update(restarted_at=now)
+    return f"restarting {target or 'all processes'} of {app.name}"

@@ -1,0 +1,86 @@
+import re
+
+from django.db import transaction
+from django.db.models import Max
+
+from api.errors import Invalid, NotFound
+from api.models import App, Build, Config, Formation, Release
+
+VERSION_RE = re.compile(r"^v?(\d+)$")
+
+
+def parse_version(version) -> int:
+    match = VERSION_RE.match(str(version).strip())
+    if not match:
+        raise Invalid(f"invalid release version {version!r}: use a form like v3")
+    return int(match.group(1))
+
+
+def release_create(
+    *,
+    app: App,
+    build: Build | None,
+    config: Config,
+    description: str,
+    user,
+    status: str = Release.Status.SUCCEEDED,
+) -> Release:
+    """Create the next release of app; the version is assigned under a row lock on the app."""
+    with transaction.atomic():
+        App.objects.select_for_update().filter(pk=app.pk).first()
+        latest = app.releases.aggregate(v=Max("version"))["v"] or 0
+        release = Release.objects.create(
+            app=app,
+            version=latest + 1,
+            build=build,
+            config=config,
+            description=description[:500],
+            creator=user,
+            status=status,
+        )
+        if build is not None:
+            _formation_sync(app=app, process_types=build.process_types)
+    return release
+
+
+def _formation_sync(*, app: App, process_types: dict) -> None:
+    """Add rows for new process types; the first deploy with a web type scales web to 1."""
+    existing = set(app.formation.values_list("type", flat=True))
+    first_deploy = not existing
+    for ptype in process_types:
+        if ptype in existing:
+            continue
+        quantity = 1 if first_deploy and ptype == "web" else 0
+        Formation.objects.create(app=app, type=ptype, quantity=quantity)
+
+
+def release_get(*, app: App, version) -> Release:
+    number = parse_version(version)
+    release = (
+        app.releases.select_related("build", "config", "creator").filter(version=number).first()
+    )
+    if release is None:
+        raise NotFound(f"release v{number} of {app.name} not found: see `pier releases`")
+    return release
+
+
+def release_rollback(*, app: App, user, version=None) -> Release:
+    """Create a new release that copies an earlier release's build and config."""
+    with transaction.atomic():
+        App.objects.select_for_update().filter(pk=app.pk).first()
+        if version is None:
+            succeeded = app.releases.filter(status=Release.Status.SUCCEEDED)
+            target = succeeded[1] if succeeded.count() > 1 else None
+            if target is None:
+                raise Invalid(f"{app.name} has no earlier release to roll back to")
+        else:
+            target = release_get(app=app, version=version)
+        if target.status != Release.Status.SUCCEEDED:
+            raise Invalid(f"cannot roll back to v{target.version}: that release {target.status}")
+        return release_create(
+            app=app,
+            build=target.build,
+            config=target.config,
+            description=f"Rollback to v{target.version}",
+            user=user,
+        )

@@ -1,0 +1,32 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from api import views
+
+APP = "apps/<str:app>"
+
+urlpatterns = [
+    path("health", views.HealthView.as_view(), name="health"),
+    path("schema", SpectacularAPIView.as_view(permission_classes=[]), name="schema"),
+    path("login", views.LoginView.as_view(), name="login"),
+    path("account", views.AccountView.as_view(), name="account"),
+    path("account/tokens", views.TokenListView.as_view(), name="tokens"),
+    path("account/tokens/<int:token_id>", views.TokenDetailView.as_view(), name="token"),
+    path("apps", views.AppListView.as_view(), name="apps"),
+    path(APP, views.AppDetailView.as_view(), name="app"),
+    path(f"{APP}/config-vars", views.ConfigVarsView.as_view(), name="config-vars"),
+    path(f"{APP}/releases", views.ReleaseListView.as_view(), name="releases"),
+    path(f"{APP}/releases/<str:version>", views.ReleaseDetailView.as_view(), name="release"),
+    path(f"{APP}/formation", views.FormationView.as_view(), name="formation"),
+    path(f"{APP}/dynos", views.DynoListView.as_view(), name="dynos"),
+    path(f"{APP}/dynos/restart", views.DynoRestartView.as_view(), name="dynos-restart"),
+    path(f"{APP}/builds", views.BuildListView.as_view(), name="builds"),
+    path(f"{APP}/domains", views.DomainListView.as_view(), name="domains"),
+    path(f"{APP}/domains/<str:hostname>", views.DomainDetailView.as_view(), name="domain"),
+    path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),
+    path(
+        f"{APP}/collaborators/<str:email>",
+        views.CollaboratorDetailView.as_view(),
+        name="collaborator",
+    ),
+]

@@ -1,0 +1,216 @@
+"""Thin API views: parse the request, call a service or selector, serialize the result."""
+
+from django.db import connection
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from api import selectors, serializers
+from api.errors import Invalid
+from api.services import apps, collaborators, config, domains, formation, releases, tokens
+
+
+def _body(request) -> dict:
+    if not isinstance(request.data, dict):
+        raise Invalid("request body must be a JSON object")
+    return request.data
+
+
+class AppScopedView(APIView):
+    """A view under /apps/{app}/: resolves the app the user may access, or 404."""
+
+    def app(self, for_update: bool = False):
+        return selectors.app_get(
+            user=self.request.user, name=self.kwargs["app"], for_update=for_update
+        )
+
+
+class HealthView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+
+    def get(self, request):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return Response({"status": "ok"})
+
+
+class LoginThrottle(AnonRateThrottle):
+    rate = "20/min"
+
+
+class LoginView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes = []
+    throttle_classes = [LoginThrottle]
+
+    def post(self, request):
+        body = _body(request)
+        token, plaintext = tokens.login_token_create(
+            email=body.get("email", ""),
+            password=body.get("password", ""),
+            name=body.get("name") or "pier login",
+        )
+        return Response({"token": plaintext, "email": token.user.email}, status=201)
+
+
+class AccountView(APIView):
+    def get(self, request):
+        return Response({"id": request.user.pk, "email": request.user.email})
+
+
+class TokenListView(APIView):
+    def get(self, request):
+        rows = request.user.api_tokens.filter(revoked_at__isnull=True)
+        return Response(serializers.TokenSerializer(rows, many=True).data)
+
+    def post(self, request):
+        token, plaintext = tokens.token_create(user=request.user, name=_body(request).get("name"))
+        return Response({**serializers.TokenSerializer(token).data, "token": plaintext}, status=201)
+
+
+class TokenDetailView(APIView):
+    def delete(self, request, token_id):
+        tokens.token_revoke(user=request.user, token_id=token_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AppListView(APIView):
+    def get(self, request):
+        rows = selectors.apps_for_user(user=request.user).select_related("owner")
+        return Response(serializers.AppSerializer(rows, many=True).data)
+
+    def post(self, request):
+        app = apps.app_create(user=request.user, name=_body(request).get("name"))
+        return Response(serializers.AppSerializer(app).data, status=201)
+
+
+class AppDetailView(AppScopedView):
+    def get(self, request, app):
+        return Response(serializers.AppSerializer(self.app()).data)
+
+    def patch(self, request, app):
+        body = _body(request)
+        updated = apps.app_update(
+            user=request.user,
+            name=app,
+            new_name=body.get("name"),
+            maintenance=body.get("maintenance"),
+            deploy_branch=body.get("deploy_branch"),
+        )
+        return Response(serializers.AppSerializer(updated).data)
+
+    def delete(self, request, app):
+        apps.app_destroy(user=request.user, name=app)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConfigVarsView(AppScopedView):
+    def get(self, request, app):
+        return Response(selectors.config_current(app=self.app()).values)
+
+    def patch(self, request, app):
+        values = config.config_update(app=self.app(), changes=_body(request), user=request.user)
+        return Response(values)
+
+
+class ReleaseListView(AppScopedView):
+    def get(self, request, app):
+        obj = self.app()
+        current = selectors.release_current(app=obj)
+        rows = obj.releases.select_related("build", "creator")
+        context = {"current_release_id": current.pk if current else None}
+        return Response(serializers.ReleaseSerializer(rows, many=True, context=context).data)
+
+    def post(self, request, app):
+        release = releases.release_rollback(
+            app=self.app(), user=request.user, version=_body(request).get("rollback")
+        )
+        context = {"current_release_id": release.pk}
+        return Response(serializers.ReleaseSerializer(release, context=context).data, status=201)
+
+
+class ReleaseDetailView(AppScopedView):
+    def get(self, request, app, version):
+        obj = self.app()
+        release = releases.release_get(app=obj, version=version)
+        current = selectors.release_current(app=obj)
+        context = {"current_release_id": current.pk if current else None}
+        return Response(serializers.ReleaseDetailSerializer(release, context=context).data)
+
+
+class FormationView(AppScopedView):
+    def _respond(self, obj, rows):
+        context = {"process_types": selectors.process_types_current(app=obj)}
+        return Response(serializers.FormationSerializer(rows, many=True, context=context).data)
+
+    def get(self, request, app):
+        obj = self.app()
+        types = selectors.process_types_current(app=obj)
+        return self._respond(obj, obj.formation.filter(type__in=types))
+
+    def patch(self, request, app):
+        obj = self.app()
+        rows = formation.formation_scale(app=obj, updates=_body(request).get("updates"))
+        return self._respond(obj, rows)
+
+
+class DynoListView(AppScopedView):
+    def get(self, request, app):
+        dynos = selectors.dynos_list(app=self.app())
+        return Response(serializers.DynoSerializer(dynos, many=True).data)
+
+
+class DynoRestartView(AppScopedView):
+    def post(self, request, app):
+        message = formation.formation_restart(app=self.app(), target=_body(request).get("target"))
+        return Response({"message": message}, status=202)
+
+
+class BuildListView(AppScopedView):
+    def get(self, request, app):
+        return Response(serializers.BuildSerializer(self.app().builds.all(), many=True).data)
+
+
+class DomainListView(AppScopedView):
+    def get(self, request, app):
+        rows = self.app().domains.select_related("app")
+        return Response(serializers.DomainSerializer(rows, many=True).data)
+
+    def post(self, request, app):
+        domain = domains.domain_add(app=self.app(), hostname=_body(request).get("hostname"))
+        return Response(serializers.DomainSerializer(domain).data, status=201)
+
+
+class DomainDetailView(AppScopedView):
+    def delete(self, request, app, hostname):
+        domains.domain_remove(app=self.app(), hostname=hostname)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class CollaboratorListView(AppScopedView):
+    def get(self, request, app):
+        obj = self.app()
+        rows = [{"email": obj.owner.email, "role": "owner", "created_at": obj.created_at}]
+        for row in obj.collaborator_set.select_related("user").order_by("created_at"):
+            rows.append(
+                {"email": row.user.email, "role": "collaborator", "created_at": row.created_at}
+            )
+        return Response(rows)
+
+    def post(self, request, app):
+        row = collaborators.collaborator_add(
+            app=self.app(), user=request.user, email=_body(request).get("email")
+        )
+        return Response(
+            {"email": row.user.email, "role": "collaborator", "created_at": row.created_at},
+            status=201,
+        )
+
+
+class CollaboratorDetailView(AppScopedView):
+    def delete(self, request, app, email):
+        collaborators.collaborator_remove(app=self.app(), user=request.user, email=email)
+        return Response(status=status.HTTP_204_NO_CONTENT)
