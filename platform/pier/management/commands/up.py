@@ -1,0 +1,89 @@
+"""Bring the whole platform up in the foreground: what `make run` ends with."""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from honcho.environ import parse_procfile
+from honcho.manager import Manager
+
+from api.services.tokens import token_create, user_create
+
+
+class Command(BaseCommand):
+    help = "Migrate, create the first user on first run, then run every process of the Procfile."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--procfile", default=str(settings.BASE_DIR / "Procfile"))
+        parser.add_argument("--admin-email", default=os.environ.get("PIER_ADMIN_EMAIL"))
+
+    def handle(self, *args, procfile, admin_email, **options):
+        call_command("migrate", interactive=False, verbosity=0)
+        first_login = self._first_user(admin_email or f"admin@{settings.PIER_DOMAIN}")
+        manager = Manager()
+        env = self._process_env()
+        if "REDIS_URL" not in os.environ:
+            manager.add_process("redis", self._redis_command(), env=env)
+        for name, command in parse_procfile(Path(procfile).read_text()).processes.items():
+            manager.add_process(name, command, env=env, cwd=str(settings.BASE_DIR))
+        self._banner(first_login)
+        manager.loop()
+        sys.exit(manager.returncode)
+
+    def _first_user(self, email: str) -> str | None:
+        """Create the first user when there is none; return the login line to print."""
+        if get_user_model().objects.exists():
+            return None
+        user = user_create(email=email)
+        _, token = token_create(user=user, name="first run")
+        return (
+            f"  First user {user.email} created. Its API token (shown once):\n"
+            f"    {token}\n"
+            f"  Log in the CLI:  .venv/bin/pier login --api-url {settings.PIER_API_URL} "
+            f"--token {token}\n"
+            f"  Dashboard password: set one with "
+            f"`python manage.py changepassword {user.username}`\n"
+        )
+
+    def _process_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.setdefault("REDIS_URL", settings.REDIS_URL)
+        env["PIER_DATA_DIR"] = str(settings.PIER_DATA_DIR)
+        env["PORT"] = str(settings.PIER_PORT)
+        venv_bin = str(Path(sys.executable).parent)
+        env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+        return env
+
+    def _redis_command(self) -> str:
+        """Return the embedded redis-server command: it listens on a socket in the data dir."""
+        if shutil.which("redis-server") is None:
+            raise CommandError(
+                "redis-server is not installed: run `make deps` (or apt-get install redis-server),"
+                " or set REDIS_URL to an existing Redis"
+            )
+        data = settings.PIER_DATA_DIR
+        return (
+            f"redis-server --port 0 --unixsocket {data / 'redis.sock'} --unixsocketperm 700"
+            f" --dir {data} --save 60 1 --appendonly no"
+        )
+
+    def _banner(self, first_login: str | None) -> None:
+        s = settings
+        self.stdout.write(
+            f"\nPier is starting (data in {s.PIER_DATA_DIR}):\n"
+            f"  Dashboard  {s.PIER_API_URL}/\n"
+            f"  API        {s.PIER_API_URL}/api/   (PIER_API_URL={s.PIER_API_URL})\n"
+            f"  Router     http://<app>.{s.PIER_DOMAIN}:{s.PIER_ROUTER_PORT}/\n"
+            + (
+                first_login
+                or "  Log in with `pier login`; mint a token with "
+                "`python manage.py createuser EMAIL --token-only`.\n"
+            )
+            + "  Ctrl-C stops everything.\n"
+        )
+        self.stdout.flush()

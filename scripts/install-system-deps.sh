@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Install the Debian/Ubuntu packages Pier needs, skipping what is already there.
+# Used by `make run`, `make test` and .ci/run; safe to run again.
+set -euo pipefail
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+python_bin=$(command -v python3.11 || command -v python3 || true)
+
+[ -n "$python_bin" ] || need+=(python3)
+[ -n "$python_bin" ] && ! "$python_bin" -c 'import ensurepip, venv' 2>/dev/null && need+=(python3-venv)
+have git || need+=(git)
+have make || need+=(make)
+have redis-server || need+=(redis-server)
+have curl || need+=(curl)
+
+if [ ${#need[@]} -eq 0 ]; then
+    exit 0
+fi
+echo "-----> Installing system packages: ${need[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
