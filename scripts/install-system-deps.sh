@@ -13,6 +13,8 @@ have git || need+=(git)
 have make || need+=(make)
 have redis-server || need+=(redis-server)
 have curl || need+=(curl)
+have dockerd || need+=(docker.io)
+have debootstrap || need+=(debootstrap)
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

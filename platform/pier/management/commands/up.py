@@ -1,6 +1,7 @@
 """Bring the whole platform up in the foreground: what `make run` ends with."""
 
 import os
+import secrets
 import shutil
 import sys
 from pathlib import Path
@@ -39,15 +40,16 @@ class Command(BaseCommand):
         """Create the first user when there is none; return the login line to print."""
         if get_user_model().objects.exists():
             return None
-        user = user_create(email=email)
+        password = secrets.token_urlsafe(12)
+        user = user_create(email=email, password=password)
         _, token = token_create(user=user, name="first run")
         return (
             f"  First user {user.email} created. Its API token (shown once):\n"
             f"    {token}\n"
             f"  Log in the CLI:  .venv/bin/pier login --api-url {settings.PIER_API_URL} "
             f"--token {token}\n"
-            f"  Dashboard password: set one with "
-            f"`python manage.py changepassword {user.username}`\n"
+            f"  Dashboard login: {user.email} / {password}"
+            f"  (change it with `python manage.py changepassword {user.username}`)\n"
         )
 
     def _process_env(self) -> dict[str, str]:
