@@ -85,3 +85,16 @@ def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dic
                 }
             )
     return dynos
+
+
+def build_get(*, app: App, build_id: str | None):
+    """Return the app's build whose id starts with build_id, or its latest build."""
+    builds = app.builds.all()
+    if build_id:
+        if len(build_id) < 6:
+            raise NotFound("give at least 6 characters of the build id (see `pier builds`)")
+        builds = builds.filter(id__startswith=build_id.lower())
+    build = builds.first()
+    if build is None:
+        raise NotFound(f"no build {build_id or 'yet'} of {app.name}: see `pier builds`")
+    return build

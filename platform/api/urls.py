@@ -21,6 +21,11 @@ urlpatterns = [
     path(f"{APP}/dynos", views.DynoListView.as_view(), name="dynos"),
     path(f"{APP}/dynos/restart", views.DynoRestartView.as_view(), name="dynos-restart"),
     path(f"{APP}/builds", views.BuildListView.as_view(), name="builds"),
+    path(f"{APP}/builds/<str:build_id>", views.BuildDetailView.as_view(), name="build"),
+    path(
+        f"{APP}/builds/<str:build_id>/output", views.BuildOutputView.as_view(), name="build-output"
+    ),
+    path(f"{APP}/build-output", views.BuildOutputView.as_view(), name="latest-build-output"),
     path(f"{APP}/domains", views.DomainListView.as_view(), name="domains"),
     path(f"{APP}/domains/<str:hostname>", views.DomainDetailView.as_view(), name="domain"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),

@@ -1,6 +1,7 @@
 """Thin API views: parse the request, call a service or selector, serialize the result."""
 
 from django.db import connection
+from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -10,6 +11,8 @@ from rest_framework.views import APIView
 from api import selectors, serializers
 from api.errors import Invalid
 from api.services import apps, collaborators, config, domains, formation, releases, tokens
+from builds.logstream import read_file
+from builds.paths import build_output_path
 
 
 def _body(request) -> dict:
@@ -172,6 +175,21 @@ class DynoRestartView(AppScopedView):
 class BuildListView(AppScopedView):
     def get(self, request, app):
         return Response(serializers.BuildSerializer(self.app().builds.all(), many=True).data)
+
+
+class BuildDetailView(AppScopedView):
+    def get(self, request, app, build_id):
+        build = selectors.build_get(app=self.app(), build_id=build_id)
+        return Response(serializers.BuildSerializer(build).data)
+
+
+class BuildOutputView(AppScopedView):
+    """Return a build's whole output as plain text (also of a build still running)."""
+
+    def get(self, request, app, build_id=None):
+        build = selectors.build_get(app=self.app(), build_id=build_id)
+        text = read_file(build_output_path(build))
+        return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
 class DomainListView(AppScopedView):

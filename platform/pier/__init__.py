@@ -1,0 +1,3 @@
+from pier.celery import app as celery_app
+
+__all__ = ["celery_app"]

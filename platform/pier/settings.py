@@ -60,6 +60,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "pier",
     "api",
+    "builds",
+    "gitpush",
 ]
 
 MIDDLEWARE = [
@@ -150,3 +152,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("PIER_LOG_LEVEL", "INFO")},
 }
+
+# Celery: builds run on the worker; a build is acknowledged only when it ends, so a worker
+# killed mid-build hands it to the next worker instead of losing it.
+from pier.redis import celery_broker_url  # noqa: E402
+
+CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+
+PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
+PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
+PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
+PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
+PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"

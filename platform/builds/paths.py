@@ -1,0 +1,12 @@
+"""Where a build keeps its files under PIER_DATA_DIR."""
+from pathlib import Path
+
+from django.conf import settings
+
+
+def build_dir(build) -> Path:
+    return settings.PIER_BUILDS_DIR / str(build.id)
+
+
+def build_output_path(build) -> Path:
+    return build_dir(build) / "output.log"

@@ -1,0 +1,158 @@
+"""Builds: create one per push, run it to an image and a release, or fail loudly."""
+
+import logging
+import shutil
+import tarfile
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from api.errors import Conflict
+from api.models import App, Build, Release
+from api.selectors import config_current
+from api.services.releases import release_create
+from builds import images, release_phase
+from builds.logstream import BuildLogWriter
+from builds.paths import build_dir, build_output_path
+from pier.redis import get_redis
+
+log = logging.getLogger(__name__)
+ACTIVE = (Build.Status.PENDING, Build.Status.BUILDING)
+# A pusher that stops refreshing this key has gone: its build must not become a release.
+LISTENER_TTL_SECONDS = 20
+
+
+class BuildAborted(Exception):
+    pass
+
+
+def listener_key(build_id) -> str:
+    return f"pier:build:{build_id}:listener"
+
+
+def build_create(*, app: App, user, source_sha: str) -> Build:
+    """Create a pending build, refusing while another build of the app is still running."""
+    with transaction.atomic():
+        App.objects.select_for_update().filter(pk=app.pk).first()
+        _builds_expire(app=app)
+        running = app.builds.filter(status__in=ACTIVE).first()
+        if running is not None:
+            raise Conflict(
+                f"another build of {app.name} is running (commit {running.source_sha[:7]}, "
+                f"started {running.created_at:%H:%M:%S} UTC): wait for it, then push again"
+            )
+        return Build.objects.create(app=app, creator=user, source_sha=source_sha)
+
+
+def _builds_expire(*, app: App) -> None:
+    """Fail builds whose worker died long ago, so they never block the app forever."""
+    cutoff = timezone.now() - timedelta(seconds=settings.PIER_BUILD_TIMEOUT + 120)
+    app.builds.filter(status__in=ACTIVE, created_at__lt=cutoff).update(
+        status=Build.Status.FAILED, finished_at=timezone.now()
+    )
+
+
+def build_listener_alive(*, build_id) -> bool:
+    return bool(get_redis().exists(listener_key(build_id)))
+
+
+def build_run(*, build_id) -> Build:
+    """Build the image, run the release phase and create the release; never raises."""
+    build = Build.objects.select_related("app").get(pk=build_id)
+    if build.status not in ACTIVE:
+        return build  # a redelivered task of a build that already ended
+    writer = BuildLogWriter(get_redis(), str(build.id), build_output_path(build))
+    Build.objects.filter(pk=build.pk).update(
+        status=Build.Status.BUILDING, started_at=timezone.now()
+    )
+    status = Build.Status.FAILED
+    try:
+        _build_and_release(build=build, out=writer.write)
+        status = Build.Status.SUCCEEDED
+    except images.BuildFailed as e:
+        writer.write(f" !     {e}")
+        writer.write(
+            " !     Push rejected, failed to compile the app. The running release is unchanged."
+        )
+    except BuildAborted as e:
+        writer.write(f" !     {e}")
+    except Exception:
+        log.exception("build %s crashed", build.id)
+        writer.write(" !     Pier failed while building (an internal error, logged on the worker).")
+        writer.write(" !     The running release is unchanged; push again, or report it.")
+    finally:
+        Build.objects.filter(pk=build.pk).update(status=status, finished_at=timezone.now())
+        writer.close(status)
+        shutil.rmtree(build_dir(build) / "source", ignore_errors=True)
+    build.refresh_from_db()
+    return build
+
+
+def _build_and_release(*, build: Build, out) -> None:
+    app = build.app
+    config = config_current(app=app)
+    source = build_dir(build) / "source"
+    with tarfile.open(build_dir(build) / "source.tar") as tar:
+        tar.extractall(source, filter="data")
+    (build_dir(build) / "source.tar").unlink()
+    result = images.build_image(
+        app=app.name,
+        build_id=str(build.id),
+        source_dir=source,
+        env=dict(config.values),
+        image_tag=f"pier/{app.name}:{str(build.id)[:8]}",
+        log=out,
+        timeout=settings.PIER_BUILD_TIMEOUT,
+    )
+    Build.objects.filter(pk=build.pk).update(
+        image=result.image,
+        process_types=result.process_types,
+        buildpack=", ".join(result.buildpacks),
+    )
+    build.refresh_from_db()
+    out(f"-----> Discovering process types: {', '.join(result.process_types) or 'none'}")
+    if not build_listener_alive(build_id=build.id):
+        raise BuildAborted("The push was interrupted, so this build is not released. Push again.")
+    if "release" in result.process_types:
+        out("-----> Running release command...")
+        code = release_phase.run(
+            image=result.image,
+            command=result.process_types["release"],
+            env=config.values,
+            log=out,
+            timeout=settings.PIER_BUILD_TIMEOUT,
+        )
+        if code != 0:
+            _release_failed(build=build, config=config, code=code)
+            return
+    release = release_create(
+        app=app,
+        build=build,
+        config=config,
+        description=f"Deploy {build.source_sha[:7]}",
+        user=build.creator,
+    )
+    out(f"-----> Released v{release.version}")
+    images.prune(app=app.name, keep=_images_to_keep(app=app))
+
+
+def _release_failed(*, build: Build, config, code: int) -> None:
+    release = release_create(
+        app=build.app,
+        build=build,
+        config=config,
+        user=build.creator,
+        description=f"Deploy {build.source_sha[:7]} (release command failed)",
+        status=Release.Status.FAILED,
+    )
+    raise images.BuildFailed(
+        f"Release command exited with status {code}: v{release.version} failed; "
+        "the running release is unchanged"
+    )
+
+
+def _images_to_keep(*, app: App) -> set[str]:
+    recent = app.releases.exclude(build=None).select_related("build")
+    return {r.build.image for r in recent[: settings.PIER_KEEP_RELEASE_IMAGES]}

@@ -1,0 +1,8 @@
+from celery import shared_task
+
+from builds.services import build_run
+
+
+@shared_task(name="builds.run", acks_late=True)
+def build_run_task(build_id: str) -> str:
+    return build_run(build_id=build_id).status

@@ -1,0 +1,101 @@
+"""The pre-receive hook: build the pushed commit and stream the build back as `remote:` lines.
+
+git runs it inside the push with the pushed objects still in quarantine, so the source is
+archived here, before the build is handed to a worker. Exit 0 accepts the push; anything
+else rejects it and leaves the running release untouched.
+"""
+
+import os
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from api.errors import Conflict
+from api.models import App, Build
+from builds import logstream
+from builds.paths import build_dir
+from builds.services import LISTENER_TTL_SECONDS, build_create, listener_key
+from builds.tasks import build_run_task
+from pier.redis import get_redis
+
+ZERO_SHA = "0" * 40
+# How long a push waits for a worker to pick its build up before giving up.
+QUEUE_PATIENCE_SECONDS = 120
+
+
+def say(line: str = "") -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+class Command(BaseCommand):
+    help = "git pre-receive hook of an app repo (run by git, not by hand)."
+
+    def handle(self, *args, **options):
+        app = App.objects.get(id=os.path.basename(os.environ["PIER_REPO"]).removesuffix(".git"))
+        user = get_user_model().objects.get(pk=os.environ["PIER_USER_ID"])
+        updates = [line.split() for line in sys.stdin.read().splitlines() if line.strip()]
+        sha = self._deploy_sha(app, updates)
+        if sha is None:
+            sys.exit(1)
+        try:
+            build = build_create(app=app, user=user, source_sha=sha)
+        except Conflict as e:
+            say(f" !     {e.message}")
+            sys.exit(1)
+        say(f"-----> Building {app.name} from commit {sha[:7]}...")
+        build_dir(build).mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["git", "archive", "--format=tar", "-o", str(build_dir(build) / "source.tar"), sha],
+            check=True,
+        )
+        redis = get_redis()
+        redis.set(listener_key(build.id), "1", ex=LISTENER_TTL_SECONDS)
+        transaction.on_commit(lambda: build_run_task.delay(str(build.id)))
+        sys.exit(0 if self._follow(redis, build) == Build.Status.SUCCEEDED else 1)
+
+    def _deploy_sha(self, app: App, updates: list[list[str]]) -> str | None:
+        deploy_ref = f"refs/heads/{app.deploy_branch}"
+        others = [ref for _, _, ref in updates if ref != deploy_ref]
+        if others:
+            branch = others[0].removeprefix("refs/heads/")
+            say(f" !     Pier deploys only the {app.deploy_branch} branch; refusing {branch}.")
+            say(f" !     Deploy it with: git push pier {branch}:{app.deploy_branch}")
+            return None
+        old, new, _ = updates[0]
+        if new == ZERO_SHA:
+            say(f" !     Deleting {app.deploy_branch} would leave nothing to deploy; refused.")
+            return None
+        return new
+
+    def _follow(self, redis, build: Build) -> str:
+        """Print the build's output until it ends; keep telling the worker we are listening."""
+        started = time.monotonic()
+        lines = logstream.follow(redis, str(build.id), block_ms=2000)
+        while True:
+            redis.set(listener_key(build.id), "1", ex=LISTENER_TTL_SECONDS)
+            try:
+                line = next(lines)
+            except StopIteration as end:
+                return end.value
+            if line is not None:
+                say(line)
+                continue
+            waited = time.monotonic() - started
+            if waited > QUEUE_PATIENCE_SECONDS and not self._picked_up(build):
+                Build.objects.filter(pk=build.pk, status=Build.Status.PENDING).update(
+                    status=Build.Status.FAILED
+                )
+                say(" !     No build worker picked this build up: is the `worker` process running?")
+                return Build.Status.FAILED
+            if waited > settings.PIER_BUILD_TIMEOUT + 60:
+                say(" !     The build did not finish in time; see `pier builds:output`.")
+                return Build.Status.FAILED
+
+    def _picked_up(self, build: Build) -> bool:
+        return Build.objects.filter(pk=build.pk).exclude(status=Build.Status.PENDING).exists()
