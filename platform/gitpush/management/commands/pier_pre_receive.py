@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+import traceback
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -37,6 +38,19 @@ class Command(BaseCommand):
     help = "git pre-receive hook of an app repo (run by git, not by hand)."
 
     def handle(self, *args, **options):
+        try:
+            self._receive()
+        except SystemExit:
+            raise
+        except Exception:
+            # The traceback goes to a file of the platform's, never to the pusher.
+            with (settings.PIER_DATA_DIR / "hooks.log").open("a") as log:
+                log.write(traceback.format_exc())
+            say(" !     Pier could not start this build (an internal error, see hooks.log).")
+            say(" !     The running release is unchanged; push again, or report it.")
+            sys.exit(1)
+
+    def _receive(self) -> None:
         app = App.objects.get(id=os.path.basename(os.environ["PIER_REPO"]).removesuffix(".git"))
         user = get_user_model().objects.get(pk=os.environ["PIER_USER_ID"])
         updates = [line.split() for line in sys.stdin.read().splitlines() if line.strip()]

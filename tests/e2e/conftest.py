@@ -1,0 +1,136 @@
+"""Run the real platform (`manage.py up`: the Procfile's processes) for end-to-end tests.
+
+Each session gets its own data dir, its own database (a fresh PostgreSQL database when
+DATABASE_URL points at PostgreSQL, else SQLite) and its own Redis database, so a developer's
+running Pier never picks up a test's builds.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import httpx
+import psycopg
+import pytest
+
+from tests.e2e.helpers import free_port, git
+
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures" / "apps"
+E2E_REDIS_DB = 14
+
+
+def _fresh_postgres(url: str):
+    """Create a throwaway database next to the one in url; return its URL and a dropper."""
+    name = f"pier_e2e_{uuid.uuid4().hex[:8]}"
+    admin = urlunparse(urlparse(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+    def drop():
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    return urlunparse(urlparse(url)._replace(path=f"/{name}")), drop
+
+
+class Platform:
+    def __init__(self, url: str, token: str, data_dir: Path, output: Path):
+        self.url, self.token, self.data_dir, self.output = url, token, data_dir, output
+        self.api = httpx.Client(
+            base_url=url + "/api", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        )
+
+    def git_url(self, app: str, token: str | None = None) -> str:
+        host = self.url.removeprefix("http://")
+        return f"http://user:{token or self.token}@{host}/{app}.git"
+
+    def create_app(self, name: str) -> dict:
+        response = self.api.post("/apps", json={"name": name})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    if (
+        shutil.which("docker") is None
+        or subprocess.run(["docker", "info"], capture_output=True).returncode
+    ):
+        pytest.skip("end-to-end tests need a running Docker Engine (scripts/ensure-docker.sh)")
+    data_dir = tmp_path_factory.mktemp("pier-data")
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "PIER_DATA_DIR": str(data_dir),
+        "PIER_ADMIN_EMAIL": "e2e@example.com",
+        "PIER_ROUTER_PORT": str(free_port()),
+        "WEB_CONCURRENCY": "1",
+        "PIER_BUILD_CONCURRENCY": "1",
+    }
+    env.pop("PIER_API_URL", None)
+    drop_db = None
+    if env.get("DATABASE_URL", "").startswith("postgres"):
+        env["DATABASE_URL"], drop_db = _fresh_postgres(env["DATABASE_URL"])
+    if env.get("REDIS_URL"):
+        env["REDIS_URL"] = urlunparse(urlparse(env["REDIS_URL"])._replace(path=f"/{E2E_REDIS_DB}"))
+    output = data_dir / "platform.log"
+    with output.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "manage.py"), "up"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        token = _wait_until_up(proc, output, f"http://127.0.0.1:{port}")
+        yield Platform(f"http://127.0.0.1:{port}", token, data_dir, output)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        if drop_db:
+            drop_db()
+
+
+def _wait_until_up(proc, output: Path, url: str) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"the platform exited with {proc.returncode}:\n{output.read_text()}")
+        text = output.read_text()
+        try:
+            healthy = httpx.get(url + "/api/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            healthy = False
+        marker = "Its API token (shown once):"
+        if healthy and marker in text:
+            return text.split(marker, 1)[1].split()[0]
+        time.sleep(0.5)
+    pytest.fail(f"the platform did not come up in 120 s:\n{output.read_text()}")
+
+
+@pytest.fixture
+def app_repo(tmp_path):
+    """Return a function making a git repo (branch main) from a fixture app."""
+
+    def make(fixture: str) -> Path:
+        repo = tmp_path / fixture
+        shutil.copytree(FIXTURES / fixture, repo)
+        git("init", "--quiet", "--initial-branch=main", cwd=repo)
+        git("add", "-A", cwd=repo)
+        git("commit", "--quiet", "-m", "first", cwd=repo)
+        return repo
+
+    return make
