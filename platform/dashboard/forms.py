@@ -1,0 +1,68 @@
+"""Dashboard forms: they shape user input; the services decide whether it is valid."""
+
+from django import forms
+from django.conf import settings
+
+from api.validation import DYNO_SIZES
+
+
+class AppCreateForm(forms.Form):
+    name = forms.CharField(
+        max_length=30,
+        required=False,
+        help_text="Lowercase letters, digits and dashes. Leave empty for a random name.",
+    )
+
+
+class ScaleForm(forms.Form):
+    type = forms.CharField(max_length=30)
+    quantity = forms.IntegerField(min_value=0)
+    size = forms.ChoiceField(choices=[(name, name) for name in DYNO_SIZES])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["quantity"].max_value = settings.PIER_MAX_PROCESSES_PER_TYPE
+        self.fields["quantity"].widget.attrs["max"] = settings.PIER_MAX_PROCESSES_PER_TYPE
+
+
+class ConfigVarForm(forms.Form):
+    key = forms.CharField(max_length=200)
+    value = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 1}))
+
+
+class ConfigDeleteForm(forms.Form):
+    key = forms.CharField(max_length=200)
+
+
+class DomainForm(forms.Form):
+    hostname = forms.CharField(max_length=253, label="Domain")
+
+
+class CollaboratorForm(forms.Form):
+    email = forms.EmailField(max_length=150)
+
+
+class MaintenanceForm(forms.Form):
+    maintenance = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
+
+    @property
+    def enabled(self) -> bool:
+        return self.cleaned_data["maintenance"] == "on"
+
+
+class AppDeleteForm(forms.Form):
+    confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
+
+    def __init__(self, *args, app_name: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app_name = app_name
+
+    def clean_confirm(self):
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.app_name:
+            raise forms.ValidationError(f"Type {self.app_name} exactly to delete this app.")
+        return value
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “laptop”.")

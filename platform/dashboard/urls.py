@@ -1,0 +1,41 @@
+"""Dashboard pages at the control plane's root; app pages live under /apps/<app>."""
+
+from django.urls import path
+
+from dashboard.views import account, activity, apps, auth, deploy, logs, resources, settings
+
+app_name = "dashboard"
+
+APP = "apps/<slug:app>"
+
+urlpatterns = [
+    path("", apps.app_list, name="apps"),
+    path("login", auth.LoginView.as_view(), name="login"),
+    path("logout", auth.LogoutView.as_view(), name="logout"),
+    path("account", account.account, name="account"),
+    path("account/tokens", account.token_create, name="token-create"),
+    path("account/tokens/<int:token_id>/revoke", account.token_revoke, name="token-revoke"),
+    path("apps", apps.app_create, name="app-create"),
+    path(APP, apps.app_overview, name="app"),
+    path(f"{APP}/resources", resources.resources, name="resources"),
+    path(f"{APP}/resources/scale", resources.scale, name="scale"),
+    path(f"{APP}/deploy", deploy.deploy, name="deploy"),
+    path(f"{APP}/builds/<str:build_id>", deploy.build_detail, name="build"),
+    path(f"{APP}/builds/<str:build_id>/log", deploy.build_log, name="build-log"),
+    path(f"{APP}/activity", activity.activity, name="activity"),
+    path(f"{APP}/activity/rollback/<int:version>", activity.rollback, name="rollback"),
+    path(f"{APP}/logs", logs.logs, name="logs"),
+    path(f"{APP}/settings", settings.settings_page, name="settings"),
+    path(f"{APP}/settings/config", settings.config_set, name="config-set"),
+    path(f"{APP}/settings/config/delete", settings.config_delete, name="config-delete"),
+    path(f"{APP}/settings/domains", settings.domain_add, name="domain-add"),
+    path(f"{APP}/settings/domains/remove", settings.domain_remove, name="domain-remove"),
+    path(f"{APP}/settings/collaborators", settings.collaborator_add, name="collaborator-add"),
+    path(
+        f"{APP}/settings/collaborators/remove",
+        settings.collaborator_remove,
+        name="collaborator-remove",
+    ),
+    path(f"{APP}/settings/maintenance", settings.maintenance, name="maintenance"),
+    path(f"{APP}/settings/delete", settings.app_delete, name="app-delete"),
+]

@@ -1,0 +1,81 @@
+"""The apps list, creating an app, and an app's overview."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from api import selectors
+from api.models import App
+from api.services import apps as app_services
+from dashboard.forms import AppCreateForm
+from dashboard.views.common import app_or_404, call, login_required, render_app_page
+
+RECENT_RELEASES = 5
+
+
+def app_state(app: App, release) -> str:
+    """Describe what the app is doing in a word or two."""
+    if release is None or release.build_id is None:
+        return "not deployed"
+    if app.maintenance:
+        return "maintenance"
+    running = sum(row.quantity for row in app.formation.all())
+    return "running" if running else "scaled to zero"
+
+
+def _app_rows(user) -> list[dict]:
+    rows = []
+    for app in selectors.apps_for_user(user=user).select_related("owner"):
+        release = selectors.release_current(app=app)
+        last_build = app.builds.filter(status="succeeded").first()
+        rows.append(
+            {
+                "app": app,
+                "release": release,
+                "state": app_state(app, release),
+                "web_url": selectors.app_web_url(app=app),
+                "last_deploy": last_build.finished_at or last_build.created_at
+                if last_build
+                else None,
+            }
+        )
+    return rows
+
+
+def _render_list(request, form, status=200):
+    context = {"rows": _app_rows(request.user), "form": form}
+    return render(request, "dashboard/apps.html", context, status=status)
+
+
+@require_GET
+@login_required
+def app_list(request):
+    return _render_list(request, AppCreateForm())
+
+
+@require_POST
+@login_required
+def app_create(request):
+    form = AppCreateForm(request.POST)
+    app = None
+    if form.is_valid():
+        name = form.cleaned_data["name"].strip() or None
+        app = call(form, app_services.app_create, field="name", user=request.user, name=name)
+    if app is None:
+        return _render_list(request, form, status=422)
+    messages.success(request, f"Created {app.name}. Deploy it with git push.")
+    return redirect("dashboard:deploy", app=app.name)
+
+
+@require_GET
+@login_required
+def app_overview(request, app):
+    obj = app_or_404(request, app)
+    release = selectors.release_current(app=obj)
+    context = {
+        "state": app_state(obj, release),
+        "dynos": selectors.dynos_list(app=obj),
+        "releases": obj.releases.select_related("creator")[:RECENT_RELEASES],
+        "latest_build": obj.builds.first(),
+    }
+    return render_app_page(request, obj, "overview", "dashboard/app/overview.html", context)

@@ -1,0 +1,12 @@
+"""The Logs tab: a placeholder until log streams exist."""
+
+from django.views.decorators.http import require_GET
+
+from dashboard.views.common import app_or_404, login_required, render_app_page
+
+
+@require_GET
+@login_required
+def logs(request, app):
+    obj = app_or_404(request, app)
+    return render_app_page(request, obj, "logs", "dashboard/app/logs.html")
