@@ -1,0 +1,118 @@
+"""HTTP client of the Pier API: base URL, Bearer auth, and API errors mapped to exceptions."""
+
+from typing import Any
+from urllib.parse import quote
+
+import click
+import httpx
+
+from cli import __version__
+from cli.errors import ApiError, CannotConnect, CliError, NotLoggedIn
+
+DEFAULT_TIMEOUT = 30.0
+PUBLIC_PATHS = frozenset({"login", "health"})
+
+
+def api_path(*parts: str) -> str:
+    """Join path segments, quoting each one (emails and hostnames are user input)."""
+    return "/".join(quote(str(part), safe="@") for part in parts)
+
+
+class Client:
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None = None,
+        *,
+        token_source: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        debug: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+    ):
+        self.api_url = api_url.rstrip("/")
+        self.token = token
+        self.token_source = token_source
+        headers = {"Accept": "application/json", "User-Agent": f"pier-cli/{__version__}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        hooks = {"request": [_log_request], "response": [_log_response]} if debug else {}
+        self._http = httpx.Client(
+            base_url=self.api_url + "/api/",
+            headers=headers,
+            transport=transport,
+            timeout=timeout,
+            event_hooks=hooks,
+        )
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: dict | None = None) -> Any:
+        return self.request("POST", path, body if body is not None else {})
+
+    def patch(self, path: str, body: dict) -> Any:
+        return self.request("PATCH", path, body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """Send one request; return the decoded JSON body, or None for an empty answer."""
+        if not self.token and path not in PUBLIC_PATHS:
+            raise NotLoggedIn(
+                "not logged in", hint="run `pier login`, or set PIER_API_KEY to an API token"
+            )
+        try:
+            response = self._http.request(method, path, json=body)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as e:
+            raise CannotConnect(
+                f"cannot reach Pier at {self.api_url}: is it running? set PIER_API_URL"
+            ) from e
+        except httpx.TimeoutException as e:
+            raise CannotConnect(f"Pier at {self.api_url} did not answer in time") from e
+        except httpx.TransportError as e:
+            raise CannotConnect(f"talking to Pier at {self.api_url} failed: {e}") from e
+        return self._decode(response)
+
+    def _decode(self, response: httpx.Response) -> Any:
+        if response.status_code == 401:
+            source = f" (the token comes from {self.token_source})" if self.token_source else ""
+            raise NotLoggedIn(
+                "not logged in or token invalid: run `pier login`",
+                hint=f"{_error_body(response)[1] or 'the server refused the token'}{source}",
+            )
+        if response.status_code >= 400:
+            error_id, message = _error_body(response)
+            raise ApiError(
+                message
+                or f"{response.request.method} {response.url} failed: HTTP {response.status_code}",
+                status=response.status_code,
+                error_id=error_id or "error",
+            )
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as e:
+            raise CliError(
+                f"{response.url} did not answer with JSON: is PIER_API_URL pointing at Pier?",
+                hint=f"PIER_API_URL is {self.api_url}",
+            ) from e
+
+
+def _error_body(response: httpx.Response) -> tuple[str | None, str | None]:
+    try:
+        data = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    return data.get("id"), data.get("message") or data.get("detail")
+
+
+def _log_request(request: httpx.Request) -> None:
+    click.echo(f"> {request.method} {request.url}", err=True)
+
+
+def _log_response(response: httpx.Response) -> None:
+    click.echo(f"< {response.status_code} {response.reason_phrase}", err=True)

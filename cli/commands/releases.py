@@ -1,0 +1,122 @@
+"""pier releases, releases:info, rollback, builds."""
+
+import click
+
+from cli.client import api_path
+from cli.commands.options import app_option, json_option, pass_env
+from cli.context import Env
+from cli.output import format_time
+
+
+def _by(release: dict) -> str:
+    return (release.get("creator") or {}).get("email") or ""
+
+
+def _status(release: dict) -> str:
+    return release["status"] + (" (current)" if release.get("current") else "")
+
+
+@click.command("releases")
+@app_option
+@json_option
+@pass_env
+def releases_list(env: Env, app: str | None, as_json: bool) -> None:
+    """List an app's releases, newest first."""
+    name = env.app(app)
+    rows = env.client().get(api_path("apps", name, "releases"))
+    if as_json:
+        env.out.json(rows)
+        return
+    if not rows:
+        env.out.note(f"{name} has no releases yet: deploy with `git push pier main`.")
+        return
+    env.out.table(
+        ["version", "description", "status", "by", "created"],
+        [
+            [f"v{r['version']}", r["description"], _status(r), _by(r), format_time(r["created_at"])]
+            for r in rows
+        ],
+    )
+
+
+@click.command("releases:info")
+@click.argument("version", metavar="vN")
+@app_option
+@json_option
+@pass_env
+def releases_info(env: Env, version: str, app: str | None, as_json: bool) -> None:
+    """Show one release (vN or N), with its config vars."""
+    name = env.app(app)
+    number = version.strip().lower().removeprefix("v")
+    data = env.client().get(api_path("apps", name, "releases", f"v{number}"))
+    if as_json:
+        env.out.json(data)
+        return
+    build = data.get("build") or {}
+    env.out.heading(f"{name} release v{data['version']}")
+    env.out.pairs(
+        [
+            ("Description", data["description"]),
+            ("Status", _status(data)),
+            ("By", _by(data)),
+            ("Created", format_time(data["created_at"])),
+            ("Build", f"{build['id']} ({(build.get('source_sha') or '')[:12]})" if build else ""),
+        ]
+    )
+    config = data.get("config_vars") or {}
+    if config:
+        env.out.line()
+        env.out.heading("config vars")
+        env.out.pairs(sorted(config.items()))
+
+
+@click.command("rollback")
+@click.argument("version", required=False, metavar="[vN]")
+@app_option
+@json_option
+@pass_env
+def rollback(env: Env, version: str | None, app: str | None, as_json: bool) -> None:
+    """Roll back to an earlier release.
+
+    Makes a new release with the build and config of vN (default: the previous one).
+    """
+    name = env.app(app)
+    body = {"rollback": "v" + version.strip().lower().removeprefix("v")} if version else {}
+    data = env.client().post(api_path("apps", name, "releases"), body)
+    if as_json:
+        env.out.json(data)
+    else:
+        env.out.success(f"{data['description']} on {name}: now at v{data['version']}")
+
+
+@click.command("builds")
+@app_option
+@json_option
+@pass_env
+def builds_list(env: Env, app: str | None, as_json: bool) -> None:
+    """List an app's builds, newest first."""
+    name = env.app(app)
+    rows = env.client().get(api_path("apps", name, "builds"))
+    if as_json:
+        env.out.json(rows)
+        return
+    if not rows:
+        env.out.note(f"{name} has no builds yet: deploy with `git push pier main`.")
+        return
+    env.out.table(
+        ["id", "status", "commit", "buildpack", "created", "finished"],
+        [
+            [
+                b["id"],
+                b["status"],
+                (b.get("source_sha") or "")[:12],
+                b.get("buildpack") or "",
+                format_time(b["created_at"]),
+                format_time(b.get("finished_at")),
+            ]
+            for b in rows
+        ],
+    )
+
+
+COMMANDS = [releases_list, releases_info, rollback, builds_list]
