@@ -1,0 +1,82 @@
+"""An app's log stream: one capped Redis stream per app, lines in Heroku's format.
+
+The runtime writes app, router and platform lines here; the control plane reads them.
+Kept free of Django so that both sides share one definition of the format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+SOURCES = ("app", "router", "pier")
+DEFAULT_MAXLEN = 10_000
+# Longer lines are split, not dropped: one huge line must not blow up a tail or a drain.
+MAX_LINE_CHARS = 10_000
+
+
+def stream_key(app: str) -> str:
+    return f"pier:logs:{app}"
+
+
+@dataclass(frozen=True)
+class LogLine:
+    id: str
+    timestamp: str
+    source: str
+    dyno: str
+    message: str
+
+    def format(self) -> str:
+        """Return the line as Heroku prints it: `<ts> app[web.1]: message`."""
+        return f"{self.timestamp} {self.source}[{self.dyno}]: {self.message}"
+
+    @classmethod
+    def from_entry(cls, entry_id, fields: dict) -> LogLine:
+        def text(value) -> str:
+            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+        get = {text(k): text(v) for k, v in fields.items()}
+        return cls(
+            id=text(entry_id),
+            timestamp=get.get("ts", ""),
+            source=get.get("source", "app"),
+            dyno=get.get("dyno", ""),
+            message=get.get("line", ""),
+        )
+
+
+def now_timestamp() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def split_message(message: str | bytes) -> list[str]:
+    """Return message as valid text in pieces of at most MAX_LINE_CHARS (never none)."""
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    message = message.rstrip("\r\n")
+    pieces = [message[i : i + MAX_LINE_CHARS] for i in range(0, len(message), MAX_LINE_CHARS)]
+    return pieces or [""]
+
+
+def append(
+    client,
+    app: str,
+    *,
+    source: str,
+    dyno: str,
+    message: str | bytes,
+    timestamp: str | None = None,
+    maxlen: int = DEFAULT_MAXLEN,
+    pipeline=None,
+) -> None:
+    """Append one line (split when too long) to app's stream, capped at about maxlen lines."""
+    target = pipeline if pipeline is not None else client
+    ts = timestamp or now_timestamp()
+    for piece in split_message(message):
+        target.xadd(
+            stream_key(app),
+            {"ts": ts, "source": source, "dyno": dyno, "line": piece},
+            maxlen=maxlen,
+            approximate=True,
+        )

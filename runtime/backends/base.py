@@ -1,0 +1,82 @@
+"""The contract every runtime backend (Docker, Kubernetes, the in-memory fake) fulfils.
+
+Backends take and return the plain dataclasses of :mod:`runtime.desired`; nothing engine
+specific leaks out. A backend keeps no state of its own that matters: what runs is read
+back from the engine (labels ``pier.app``, ``pier.release``, ``pier.process``,
+``pier.index``, ``pier.restart``, ``pier.restarts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
+
+# Port every app process listens on inside its own network namespace.
+APP_PORT = 5000
+
+
+def process_env(app: DesiredApp, dyno: str, port: int = APP_PORT) -> dict[str, str]:
+    """Return the environment of a process: the app's config plus PORT and DYNO only."""
+    return {**app.env, "PORT": str(port), "DYNO": dyno}
+
+
+def shell_command(command: str | Sequence[str]) -> list[str] | None:
+    """Return the argv that runs a Procfile line, or None to keep the image's CMD."""
+    if not command:
+        return None
+    if isinstance(command, str):
+        return ["/bin/sh", "-c", command]
+    return list(command)
+
+
+class BaseBackend:
+    """A container engine seen as a set of labelled, individually addressable processes."""
+
+    def ensure_network(self) -> None:
+        """Create whatever network app processes join, if it is missing; safe to repeat."""
+        raise NotImplementedError("a backend must provide ensure_network()")
+
+    def list_processes(self, app: str | None = None) -> list[ProcessStatus]:
+        """Return every app process the engine holds (all apps, or one), any state."""
+        raise NotImplementedError("a backend must provide list_processes(app=None)")
+
+    def start_process(
+        self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts: int = 0
+    ) -> ProcessStatus:
+        """Start process ``<spec.type>.<index>`` of ``app.release`` and return its status.
+
+        Must refuse (raise) rather than start a second process with the same app,
+        release, type and index.
+        """
+        raise NotImplementedError("a backend must provide start_process(app, spec, index)")
+
+    def stop_process(self, status: ProcessStatus, grace: float = 30.0) -> None:
+        """Send SIGTERM, wait up to ``grace`` seconds, SIGKILL, then forget the process."""
+        raise NotImplementedError("a backend must provide stop_process(status, grace)")
+
+    def remove(self, status: ProcessStatus) -> None:
+        """Forget an exited process (and kill it first if it is somehow still running)."""
+        raise NotImplementedError("a backend must provide remove(status)")
+
+    def is_healthy(self, status: ProcessStatus) -> bool:
+        """Return whether the process accepts TCP connections on its PORT right now."""
+        raise NotImplementedError("a backend must provide is_healthy(status)")
+
+    def run_oneoff(
+        self,
+        app: DesiredApp,
+        command: str | Sequence[str],
+        *,
+        output: Callable[[bytes], None] | None = None,
+        memory_mb: int = 512,
+        timeout: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        """Run a one-off process (``pier run``, the release phase) to completion.
+
+        Stream its combined stdout/stderr to ``output`` as it comes, remove it when it
+        ends and return its exit status (137 when killed on ``timeout``). One-off
+        processes never show up in :meth:`list_processes`.
+        """
+        raise NotImplementedError("a backend must provide run_oneoff(app, command)")

@@ -1,0 +1,142 @@
+"""The plain description of desired and actual state that every backend speaks.
+
+The control plane builds :class:`DesiredApp` values (or pipes them in as JSON, see
+:func:`desired_from_json`); backends report :class:`ProcessStatus` values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from runtime.errors import Invalid
+
+APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+PROCESS_TYPE = re.compile(r"^[a-zA-Z0-9_-]{1,30}$")
+ProcessState = Literal["starting", "up", "crashed", "stopped"]
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How many processes of one type to run, and how each one runs."""
+
+    type: str
+    quantity: int = 1
+    command: str = ""  # a Procfile line, run with /bin/sh -c; empty: the image's own CMD
+    memory_mb: int = 512
+    cpu_shares: int = 1024
+    max_processes: int = 256
+    restart_token: str = ""  # change it to restart every process of this type (ps:restart)
+
+    def __post_init__(self) -> None:
+        if not PROCESS_TYPE.match(self.type):
+            raise Invalid(f"invalid process type {self.type!r}")
+        for name in ("quantity", "memory_mb", "cpu_shares", "max_processes"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise Invalid(f"{self.type}: {name} must be a non-negative integer")
+
+
+@dataclass(frozen=True)
+class HealthCheck:
+    """How long new web processes get to accept TCP connections on PORT."""
+
+    boot_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class DesiredApp:
+    """One app as it should run: its current release and formation."""
+
+    name: str
+    release: int
+    image: str
+    env: dict[str, str] = field(default_factory=dict)
+    formation: tuple[ProcessSpec, ...] = ()
+    domains: tuple[str, ...] = ()
+    maintenance: bool = False
+    healthcheck: HealthCheck = HealthCheck()
+    stop_grace: float = 30.0  # seconds between SIGTERM and SIGKILL
+
+    def __post_init__(self) -> None:
+        if not APP_NAME.match(self.name):
+            raise Invalid(f"invalid app name {self.name!r}")
+        if not isinstance(self.release, int) or self.release < 1:
+            raise Invalid(f"{self.name}: release must be a positive integer")
+        if not self.image:
+            raise Invalid(f"{self.name}: image is required")
+        types = [spec.type for spec in self.formation]
+        if len(set(types)) != len(types):
+            raise Invalid(f"{self.name}: a process type appears twice in the formation")
+
+    def spec(self, type_: str) -> ProcessSpec | None:
+        return next((s for s in self.formation if s.type == type_), None)
+
+
+@dataclass(frozen=True)
+class ProcessStatus:
+    """One process as the engine reports it, read back from its labels and state."""
+
+    app: str
+    type: str
+    index: int
+    release: int
+    state: ProcessState
+    address: str | None = None  # "ip:port" the router can reach, when running
+    started_at: float | None = None  # epoch seconds
+    restarts: int = 0
+    exit_code: int | None = None
+    oom_killed: bool = False
+    container_id: str = ""
+    restart_token: str = ""
+    finished_at: float | None = None  # epoch seconds, when it exited
+
+    @property
+    def name(self) -> str:
+        """Return the Heroku-style dyno name, e.g. ``web.1``."""
+        return f"{self.type}.{self.index}"
+
+
+def app_from_dict(data: dict[str, Any]) -> DesiredApp:
+    """Build a DesiredApp from plain JSON-like data, raising Invalid on anything odd."""
+    try:
+        data = dict(data)
+        formation = tuple(ProcessSpec(**spec) for spec in data.pop("formation", ()))
+        healthcheck = HealthCheck(**data.pop("healthcheck", {}))
+        env = {str(k): str(v) for k, v in data.pop("env", {}).items()}
+        domains = tuple(data.pop("domains", ()))
+        return DesiredApp(
+            formation=formation, healthcheck=healthcheck, env=env, domains=domains, **data
+        )
+    except (TypeError, AttributeError) as e:
+        raise Invalid(f"invalid desired app: {e}") from e
+
+
+def app_to_dict(app: DesiredApp) -> dict[str, Any]:
+    data = asdict(app)
+    data["formation"] = [asdict(spec) for spec in app.formation]
+    data["domains"] = list(app.domains)
+    return data
+
+
+def desired_from_json(text: str | bytes) -> list[DesiredApp]:
+    """Parse ``{"apps": [...]}`` (or a bare list of apps) into DesiredApps."""
+    try:
+        data = json.loads(text)
+    except ValueError as e:
+        raise Invalid(f"desired state is not JSON: {e}") from e
+    if isinstance(data, dict):
+        data = data.get("apps")
+    if not isinstance(data, list):
+        raise Invalid('desired state must be {"apps": [...]} or a list of apps')
+    apps = [app_from_dict(item) for item in data]
+    names = [app.name for app in apps]
+    if len(set(names)) != len(names):
+        raise Invalid("an app appears twice in the desired state")
+    return apps
+
+
+def desired_to_json(apps: list[DesiredApp]) -> str:
+    return json.dumps({"apps": [app_to_dict(app) for app in apps]}, indent=2, sort_keys=True)

@@ -1,0 +1,34 @@
+"""The router contract: take the whole routing table, make the router serve exactly it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where requests for an app's hosts go.
+
+    No upstreams means "no web processes running" (503); ``maintenance`` answers every
+    request with the maintenance page (503) whatever the upstreams.
+    """
+
+    app: str
+    hosts: tuple[str, ...]
+    upstreams: tuple[str, ...] = ()  # "ip:port"
+    maintenance: bool = False
+
+    def __post_init__(self) -> None:
+        # Accept lists from callers but keep the value hashable and comparable.
+        object.__setattr__(self, "hosts", tuple(self.hosts))
+        object.__setattr__(self, "upstreams", tuple(self.upstreams))
+
+
+class BaseRouter:
+    def apply(self, routes: list[Route]) -> None:
+        """Replace the routing table with ``routes``; applying the same table again is harmless.
+
+        Hosts not in any route get a 404 "no such app" page.
+        """
+        raise NotImplementedError("a router must provide apply(routes)")
+
