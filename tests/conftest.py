@@ -1,4 +1,7 @@
-"""Fixtures shared by every suite: users with real API tokens and an authenticated client."""
+"""Fixtures shared by every suite: users with real API tokens, a client, a real Redis."""
+import os
+import subprocess
+import time
 
 import pytest
 from rest_framework.test import APIClient
@@ -41,3 +44,45 @@ def client_for():
 @pytest.fixture
 def api(user, client_for) -> APIClient:
     return client_for(user)
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """Return REDIS_URL when set, else the URL of a redis-server child started for the tests."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    sock = tmp_path_factory.mktemp("redis") / "redis.sock"
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        if sock.exists():
+            break
+        time.sleep(0.05)
+    yield f"unix://{sock}"
+    proc.terminate()
+    proc.wait()
+
+
+@pytest.fixture
+def redis_client(redis_url, settings):
+    from pier.redis import get_redis
+
+    settings.REDIS_URL = redis_url
+    get_redis.cache_clear()
+    client = get_redis()
+    yield client
+    get_redis.cache_clear()

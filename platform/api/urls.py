@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from api import views
+from logs.views import log_stream
 
 APP = "apps/<str:app>"
 
@@ -26,6 +27,7 @@ urlpatterns = [
         f"{APP}/builds/<str:build_id>/output", views.BuildOutputView.as_view(), name="build-output"
     ),
     path(f"{APP}/build-output", views.BuildOutputView.as_view(), name="latest-build-output"),
+    path(f"{APP}/log-stream", log_stream, name="log-stream"),
     path(f"{APP}/domains", views.DomainListView.as_view(), name="domains"),
     path(f"{APP}/domains/<str:hostname>", views.DomainDetailView.as_view(), name="domain"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),

@@ -156,7 +156,9 @@ class FormationView(AppScopedView):
 
     def patch(self, request, app):
         obj = self.app()
-        rows = formation.formation_scale(app=obj, updates=_body(request).get("updates"))
+        rows = formation.formation_scale(
+            app=obj, updates=_body(request).get("updates"), user=request.user
+        )
         return self._respond(obj, rows)
 
 

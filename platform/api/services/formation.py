@@ -6,9 +6,10 @@ from api.errors import Invalid
 from api.models import App, Formation
 from api.selectors import process_types_current
 from api.validation import validate_quantity, validate_size
+from logs.events import event_log
 
 
-def formation_scale(*, app: App, updates: list[dict]) -> list[Formation]:
+def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formation]:
     """Apply a batch of {type, quantity?, size?} updates: all of them, or none on any error."""
     if not isinstance(updates, list) or not updates:
         raise Invalid('updates must be a non-empty list like [{"type": "web", "quantity": 2}]')
@@ -19,7 +20,11 @@ def formation_scale(*, app: App, updates: list[dict]) -> list[Formation]:
         App.objects.select_for_update().filter(pk=app.pk).first()
         for update in updates:
             _formation_apply(app=app, update=update, known=known)
-    return list(app.formation.filter(type__in=known))
+        rows = list(app.formation.filter(type__in=known))
+        shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
+        who = f" by {user.email}" if user else ""
+        transaction.on_commit(lambda: event_log(app=app.name, message=f"Scale to {shape}{who}"))
+    return rows
 
 
 def _formation_apply(*, app: App, update: dict, known: dict) -> None:
@@ -55,4 +60,6 @@ def formation_restart(*, app: App, target: str | None) -> str:
             row.save(update_fields=["process_restarts"])
     else:
         rows.update(restarted_at=now)
-    return f"restarting {target or 'all processes'} of {app.name}"
+    message = f"restarting {target or 'all processes'} of {app.name}"
+    event_log(app=app.name, message=message[0].upper() + message[1:])
+    return message

@@ -5,6 +5,7 @@ from django.db.models import Max
 
 from api.errors import Invalid, NotFound
 from api.models import App, Build, Config, Formation, Release
+from logs.events import event_log
 
 VERSION_RE = re.compile(r"^v?(\d+)$")
 
@@ -40,6 +41,9 @@ def release_create(
         )
         if build is not None:
             _formation_sync(app=app, process_types=build.process_types)
+        who = user.email if user else "Pier"
+        message = f"Release v{release.version} created by {who}: {release.description}"
+        transaction.on_commit(lambda: event_log(app=app.name, message=message))
     return release
 
 

@@ -1,0 +1,102 @@
+"""GET /api/apps/{app}/log-stream: plain text for the CLI, SSE for the dashboard.
+
+Async, so that a tail waiting on Redis holds no thread: hundreds of tails cost a few
+connections' worth of memory and never block API requests.
+"""
+
+import asyncio
+import weakref
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.http import JsonResponse, StreamingHttpResponse
+
+from api.authentication import token_user
+from api.errors import NotFound
+from api.selectors import app_get
+from logs.reader import LogFilter, history, tail
+from runtime.applog import SOURCES
+
+_clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _redis() -> aioredis.Redis:
+    """Return a client bound to the running event loop (one pool per loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _clients:
+        _clients[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
+    return _clients[loop]
+
+
+def _error(status: int, error_id: str, message: str) -> JsonResponse:
+    return JsonResponse({"id": error_id, "message": message}, status=status)
+
+
+async def _user(request):
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return await sync_to_async(token_user)(token.strip())
+    user = await request.auser()
+    return user if user.is_authenticated else None
+
+
+def _params(request) -> tuple[int, bool, LogFilter]:
+    try:
+        lines = int(request.GET.get("lines", "100"))
+    except ValueError:
+        raise ValueError("lines must be a whole number") from None
+    if not 0 <= lines <= settings.PIER_LOG_BUFFER:
+        raise ValueError(f"lines must be between 0 and {settings.PIER_LOG_BUFFER}")
+    source = request.GET.get("source", "")
+    if source and source not in SOURCES:
+        raise ValueError(f"source must be one of {', '.join(SOURCES)}")
+    follow = request.GET.get("tail", "").lower() in {"1", "true", "yes"}
+    return lines, follow, LogFilter(source=source, dyno=request.GET.get("dyno", ""))
+
+
+async def log_stream(request, app: str):
+    user = await _user(request)
+    if user is None:
+        response = _error(401, "unauthorized", "missing or invalid API token: run `pier login`")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+    try:
+        await sync_to_async(app_get)(user=user, name=app)
+        lines, follow, flt = _params(request)
+    except NotFound as e:
+        return _error(404, "not_found", e.message)
+    except ValueError as e:
+        return _error(422, "invalid_params", str(e))
+    sse = "text/event-stream" in request.headers.get("Accept", "")
+    resume_from = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    body = _events(app, lines, follow, flt, sse, resume_from)
+    response = StreamingHttpResponse(
+        body, content_type="text/event-stream" if sse else "text/plain; charset=utf-8"
+    )
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+async def _events(app, lines, follow, flt, sse, resume_from):
+    client = _redis()
+    if resume_from:
+        after = resume_from  # a reconnecting client: continue right after what it saw
+    else:
+        recent, after = await history(client, app, lines, flt)
+        for line in recent:
+            yield _render(line, sse)
+    if not follow:
+        return
+    async for line in tail(client, app, after, flt):
+        if line is not None:
+            yield _render(line, sse)
+        elif sse:
+            yield ": keep-alive\n\n"
+
+
+def _render(line, sse: bool) -> str:
+    if sse:
+        return f"id: {line.id}\ndata: {line.format()}\n\n"
+    return line.format() + "\n"
