@@ -6,7 +6,15 @@ from django.conf import settings
 from api.validation import DYNO_SIZES
 
 
-class AppCreateForm(forms.Form):
+class Form(forms.Form):
+    """A form whose labels carry no trailing colon."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class AppCreateForm(Form):
     name = forms.CharField(
         max_length=30,
         required=False,
@@ -14,7 +22,7 @@ class AppCreateForm(forms.Form):
     )
 
 
-class ScaleForm(forms.Form):
+class ScaleForm(Form):
     type = forms.CharField(max_length=30)
     quantity = forms.IntegerField(min_value=0)
     size = forms.ChoiceField(choices=[(name, name) for name in DYNO_SIZES])
@@ -25,24 +33,24 @@ class ScaleForm(forms.Form):
         self.fields["quantity"].widget.attrs["max"] = settings.PIER_MAX_PROCESSES_PER_TYPE
 
 
-class ConfigVarForm(forms.Form):
+class ConfigVarForm(Form):
     key = forms.CharField(max_length=200)
     value = forms.CharField(required=False, strip=False, widget=forms.Textarea(attrs={"rows": 1}))
 
 
-class ConfigDeleteForm(forms.Form):
+class ConfigDeleteForm(Form):
     key = forms.CharField(max_length=200)
 
 
-class DomainForm(forms.Form):
+class DomainForm(Form):
     hostname = forms.CharField(max_length=253, label="Domain")
 
 
-class CollaboratorForm(forms.Form):
+class CollaboratorForm(Form):
     email = forms.EmailField(max_length=150)
 
 
-class MaintenanceForm(forms.Form):
+class MaintenanceForm(Form):
     maintenance = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
 
     @property
@@ -50,7 +58,7 @@ class MaintenanceForm(forms.Form):
         return self.cleaned_data["maintenance"] == "on"
 
 
-class AppDeleteForm(forms.Form):
+class AppDeleteForm(Form):
     confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
 
     def __init__(self, *args, app_name: str, **kwargs):
@@ -64,5 +72,5 @@ class AppDeleteForm(forms.Form):
         return value
 
 
-class TokenForm(forms.Form):
+class TokenForm(Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “laptop”.")

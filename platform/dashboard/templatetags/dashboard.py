@@ -28,6 +28,7 @@ def status_class(status: str) -> str:
     return {
         "succeeded": "ok",
         "running": "ok",
+        "deployed": "ok",
         "up": "ok",
         "failed": "bad",
         "crashed": "bad",

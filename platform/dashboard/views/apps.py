@@ -14,13 +14,17 @@ RECENT_RELEASES = 5
 
 
 def app_state(app: App, release) -> str:
-    """Describe what the app is doing in a word or two."""
+    """Describe the app's desired state in a word or two.
+
+    Whether its processes actually run is the runtime's to report (see the process list);
+    this says only what Pier has been asked to run.
+    """
     if release is None or release.build_id is None:
         return "not deployed"
     if app.maintenance:
         return "maintenance"
     running = sum(row.quantity for row in app.formation.all())
-    return "running" if running else "scaled to zero"
+    return "deployed" if running else "scaled to zero"
 
 
 def _app_rows(user) -> list[dict]:

@@ -14,6 +14,7 @@ class EmailAuthenticationForm(AuthenticationForm):
     }
 
     def __init__(self, request=None, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
         super().__init__(request, *args, **kwargs)
         self.fields["username"].label = "Email"
         self.fields["username"].widget.attrs.update(type="email", autocomplete="email")

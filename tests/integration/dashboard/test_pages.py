@@ -17,7 +17,7 @@ def test_apps_list_shows_the_users_apps_only(web, live_app, make_user):
     assert response.status_code == 200
     body = response.content.decode()
     assert "shop" in body and "http://shop.localhost:8080" in body
-    assert "v2" in body and "running" in body
+    assert "v2" in body and "deployed" in body
     assert "secret-app" not in body
 
 
