@@ -201,15 +201,18 @@ class Reconciler:
         Until then the old release keeps serving; past the boot timeout the new release
         is given up on (and stopped, when there is an old release to fall back to).
         """
+        new_web = [p for p in current if p.type == "web" and p.index <= web.quantity]
+        healthy = {p.index for p in new_web if self._is_healthy(p)}
+        all_healthy = healthy >= set(range(1, web.quantity + 1))
         rollout = self._rollouts.get(app.name)
         if rollout is None or rollout.release != app.release:
+            if all_healthy and not old:  # a restarted runtime adopting a running release
+                return True
             rollout = self._rollouts[app.name] = _Rollout(app.release, self.clock())
             self._emit(app.name, f"Deploying v{app.release}", "deploying", release=app.release)
         self._converge_type(app, web, current, decided)
-        new_web = [p for p in current if p.type == "web" and p.index <= web.quantity]
-        healthy = {p.index for p in new_web if self._is_healthy(p)}
         serving = self._serving_release(app, old)
-        if healthy >= set(range(1, web.quantity + 1)):
+        if all_healthy:
             del self._rollouts[app.name]
             self._result.succeeded.append((app.name, app.release))
             self._emit(app.name, f"Release v{app.release} is up", "release_up", release=app.release)

@@ -122,7 +122,7 @@ def test_adopts_running_processes_after_restart(reconciler, backend, router, clo
     assert {p.container_id for p in backend.list_processes()} == ids
     assert [c for c in backend.log[calls:] if c[0] != "route"] == []
     assert len(fresh.router.upstreams("myapp")) == 2
-    assert not result.pending
+    assert not result.pending and not result.events and not result.succeeded
     assert not fresh.reconcile([app(web=2, worker=1)]).events
 
 

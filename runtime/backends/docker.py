@@ -1,0 +1,321 @@
+"""Run app processes as Docker containers on one machine.
+
+Every container carries the labels ``pier.app``, ``pier.release``, ``pier.process``,
+``pier.index``, ``pier.restart`` (the restart token) and ``pier.restarts`` (how many
+crash-restarts led to it); :meth:`Backend.list_processes` reads state back from them, so
+a restarted runtime adopts what runs. Containers have restart policy ``no``: the
+reconciler restarts crashed processes itself, with backoff.
+
+How apps are kept away from the platform:
+
+- No container publishes a port. The router reaches a process at its address on the
+  ``pier-apps`` bridge network, ``<ip>:5000``.
+- ``pier-apps`` is a user-defined bridge with inter-container traffic disabled
+  (``enable_icc=false``): one app's processes cannot open connections to another's.
+  Docker already drops traffic between different bridge networks, so containers of the
+  platform itself (postgres, redis, ... on their own network) are out of reach too.
+- What is left is the host: a container can open connections to any address of the
+  machine, where the platform's services may listen (redis on 0.0.0.0:6379, say). With
+  ``isolate_host`` (the default) :meth:`Backend.ensure_network` adds one iptables rule,
+  ``INPUT -i <bridge> -m conntrack --ctstate NEW -j DROP``: containers cannot open
+  connections to the host, while the host (router, health checks) can still connect to
+  them. Outbound traffic to the internet is forwarded, not input, so it keeps working.
+  Kernel rules are not persistent: the rule is re-added whenever the runtime starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import math
+import secrets
+import shutil
+import socket
+import subprocess
+import threading
+from collections.abc import Callable, Iterator, Sequence
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
+from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
+from runtime.errors import BackendUnavailable, StartFailed
+
+logger = logging.getLogger(__name__)
+
+NETWORK = "pier-apps"
+BRIDGE = "pier0"
+APP_USER = "1000:1000"
+STATES = {
+    "created": "starting",
+    "restarting": "starting",
+    "running": "up",
+    "paused": "up",
+    "exited": "crashed",
+    "dead": "crashed",
+    "removing": "stopped",
+}
+
+
+@contextlib.contextmanager
+def _engine() -> Iterator[None]:
+    """Turn "the daemon is not there" into BackendUnavailable, whatever the SDK raises."""
+    try:
+        yield
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
+        raise BackendUnavailable(f"Docker daemon unreachable: {e}") from e
+    except docker.errors.DockerException as e:
+        if isinstance(e, docker.errors.APIError) and e.status_code != 503:
+            raise
+        raise BackendUnavailable(f"Docker daemon unavailable: {e}") from e
+
+
+def _timestamp(value: str | None) -> float | None:
+    """Parse Docker's RFC 3339 time (nanoseconds, Z), or None for its zero time."""
+    if not value or value.startswith("0001-"):
+        return None
+    date, _, fraction = value.rstrip("Z").partition(".")
+    text = f"{date}.{(fraction + '000000')[:6]}+00:00"
+    return datetime.datetime.fromisoformat(text).timestamp()
+
+
+class Backend(BaseBackend):
+    def __init__(
+        self,
+        *,
+        client: docker.DockerClient | None = None,
+        network: str = NETWORK,
+        bridge: str = BRIDGE,
+        labels: dict[str, str] | None = None,
+        name_prefix: str = "pier-",
+        isolate_host: bool = True,
+        user: str = APP_USER,
+        port: int = APP_PORT,
+    ) -> None:
+        """``labels`` are added to every container and narrow what this backend sees."""
+        self._client = client
+        self.network = network
+        self.bridge = bridge
+        self.labels = dict(labels or {})
+        self.name_prefix = name_prefix
+        self.isolate_host = isolate_host
+        self.user = user
+        self.port = port
+
+    @property
+    def client(self) -> docker.DockerClient:
+        if self._client is None:
+            with _engine():
+                self._client = docker.from_env()
+        return self._client
+
+    # -- network ----------------------------------------------------------------
+
+    def ensure_network(self) -> None:
+        with _engine():
+            found = [n for n in self.client.networks.list(names=[self.network])
+                     if n.name == self.network]
+            if found:
+                network = found[0]
+            else:
+                network = self.client.networks.create(
+                    self.network, driver="bridge", labels={"pier.network": "apps"},
+                    options={
+                        "com.docker.network.bridge.name": self.bridge,
+                        "com.docker.network.bridge.enable_icc": "false",
+                    },
+                )
+                network.reload()
+        if self.isolate_host:
+            options = network.attrs.get("Options") or {}
+            iface = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
+            block_host_access(iface)
+
+    # -- processes --------------------------------------------------------------
+
+    def _filters(self, app: str | None = None, key: str = "pier.process") -> dict:
+        labels = [key] + [f"{k}={v}" for k, v in self.labels.items()]
+        if app:
+            labels.append(f"pier.app={app}")
+        return {"label": labels}
+
+    def list_processes(self, app: str | None = None) -> list[ProcessStatus]:
+        statuses = []
+        with _engine():
+            for summary in self.client.api.containers(all=True, filters=self._filters(app)):
+                try:
+                    attrs = self.client.api.inspect_container(summary["Id"])
+                except docker.errors.NotFound:  # removed while we looked
+                    continue
+                statuses.append(self._status(attrs))
+        return sorted(statuses, key=lambda p: (p.app, p.release, p.type, p.index))
+
+    def _status(self, attrs: dict) -> ProcessStatus:
+        labels = attrs["Config"]["Labels"]
+        state = attrs["State"]
+        network = (attrs["NetworkSettings"].get("Networks") or {}).get(self.network) or {}
+        running = state.get("Running", False)
+        ip = network.get("IPAddress")
+        return ProcessStatus(
+            app=labels["pier.app"],
+            type=labels["pier.process"],
+            index=int(labels["pier.index"]),
+            release=int(labels["pier.release"]),
+            state=STATES.get(state.get("Status", ""), "crashed"),
+            address=f"{ip}:{self.port}" if running and ip else None,
+            started_at=_timestamp(state.get("StartedAt")),
+            finished_at=None if running else _timestamp(state.get("FinishedAt")),
+            restarts=int(labels.get("pier.restarts", "0")),
+            exit_code=None if running else state.get("ExitCode"),
+            oom_killed=bool(state.get("OOMKilled")),
+            container_id=attrs["Id"],
+            restart_token=labels.get("pier.restart", ""),
+        )
+
+    def container_name(self, app: str, release: int, dyno: str) -> str:
+        return f"{self.name_prefix}{app}-v{release}-{dyno}"
+
+    def _run_kwargs(self, app: DesiredApp, dyno: str, memory_mb: int) -> dict:
+        """Return what every app container gets: env, user, limits, network, no ports."""
+        return dict(
+            image=app.image,
+            environment=process_env(app, dyno, self.port),
+            user=self.user,
+            mem_limit=f"{memory_mb}m",
+            memswap_limit=f"{memory_mb}m",  # no swap: over the limit is an OOM kill
+            network=self.network,
+            restart_policy={"Name": "no"},
+            init=True,  # a real PID 1 forwards SIGTERM and reaps zombies
+            security_opt=["no-new-privileges"],
+            detach=True,
+        )
+
+    def start_process(
+        self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts: int = 0
+    ) -> ProcessStatus:
+        dyno = f"{spec.type}.{index}"
+        labels = {
+            **self.labels,
+            "pier.app": app.name,
+            "pier.release": str(app.release),
+            "pier.process": spec.type,
+            "pier.index": str(index),
+            "pier.restart": spec.restart_token,
+            "pier.restarts": str(restarts),
+        }
+        with _engine():
+            try:
+                container = self.client.containers.create(
+                    command=shell_command(spec.command),
+                    name=self.container_name(app.name, app.release, dyno),
+                    labels=labels,
+                    cpu_shares=spec.cpu_shares or None,
+                    pids_limit=spec.max_processes or None,
+                    **self._run_kwargs(app, dyno, spec.memory_mb),
+                )
+            except docker.errors.ImageNotFound as e:
+                raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
+            except docker.errors.APIError as e:
+                raise StartFailed(f"{app.name} {dyno}: {e.explanation or e}") from e
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                container.remove(force=True)
+                raise StartFailed(f"{app.name} {dyno}: {e.explanation or e}") from e
+            return self._status(self.client.api.inspect_container(container.id))
+
+    def stop_process(self, status: ProcessStatus, grace: float = 30.0) -> None:
+        with _engine(), contextlib.suppress(docker.errors.NotFound):
+            # Docker sends SIGTERM, waits `t` seconds, then SIGKILL.
+            self.client.api.stop(status.container_id, timeout=math.ceil(grace))
+            self.client.api.remove_container(status.container_id, force=True)
+
+    def remove(self, status: ProcessStatus) -> None:
+        with _engine(), contextlib.suppress(docker.errors.NotFound):
+            self.client.api.remove_container(status.container_id, force=True)
+
+    def is_healthy(self, status: ProcessStatus, timeout: float = 0.5) -> bool:
+        if status.state != "up" or not status.address:
+            return False
+        host, _, port = status.address.rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=timeout):
+                return True
+        except OSError:
+            return False
+
+    # -- one-off processes ------------------------------------------------------
+
+    def run_oneoff(
+        self,
+        app: DesiredApp,
+        command: str | Sequence[str],
+        *,
+        output: Callable[[bytes], None] | None = None,
+        memory_mb: int = 512,
+        timeout: float | None = None,
+        env: dict[str, str] | None = None,
+    ) -> int:
+        dyno = f"run.{secrets.randbelow(9000) + 1000}"
+        kwargs = self._run_kwargs(app, dyno, memory_mb)
+        kwargs["environment"].update(env or {})
+        labels = {**self.labels, "pier.app": app.name, "pier.release": str(app.release),
+                  "pier.oneoff": dyno}
+        with _engine():
+            try:
+                container = self.client.containers.create(
+                    command=shell_command(command), labels=labels,
+                    name=self.container_name(app.name, app.release, dyno), **kwargs,
+                )
+            except docker.errors.ImageNotFound as e:
+                raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
+            killer = threading.Timer(timeout, self._kill_quietly, [container]) if timeout else None
+            try:
+                container.start()
+                if killer:
+                    killer.start()
+                for chunk in container.logs(stream=True, follow=True):
+                    if output:
+                        output(chunk)
+                return int(container.wait()["StatusCode"])
+            finally:
+                if killer:
+                    killer.cancel()
+                container.remove(force=True)
+
+    @staticmethod
+    def _kill_quietly(container) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            container.kill()
+
+    def remove_oneoffs(self, app: str | None = None) -> None:
+        """Remove one-off containers left behind (say, by a runtime killed mid-run)."""
+        with _engine():
+            for summary in self.client.api.containers(
+                all=True, filters=self._filters(app, key="pier.oneoff")
+            ):
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.client.api.remove_container(summary["Id"], force=True)
+
+
+def block_host_access(iface: str) -> bool:
+    """Make sure containers on ``iface`` cannot open connections to the host itself.
+
+    Return False (and log why) when iptables is missing or refuses, e.g. without root.
+    """
+    iptables = shutil.which("iptables")
+    if not iptables:
+        logger.warning("iptables not found: apps on %s can reach services on the host", iface)
+        return False
+    rule = ["INPUT", "-i", iface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
+    check = subprocess.run([iptables, "-w", "-C", *rule], capture_output=True)
+    if check.returncode == 0:
+        return True
+    added = subprocess.run([iptables, "-w", "-I", *rule], capture_output=True, text=True)
+    if added.returncode != 0:
+        logger.warning("could not isolate %s from the host: %s", iface, added.stderr.strip())
+        return False
+    return True
