@@ -1,0 +1,73 @@
+"""Run the real `pier` command in-process against the real API in a live Django server."""
+
+from collections.abc import Callable
+
+import pytest
+from click.testing import CliRunner, Result
+
+from cli.context import Env
+from cli.main import cli
+
+
+@pytest.fixture
+def pier_server(transactional_db, live_server, settings):
+    """Return the live server's URL; the git URLs the API hands out point at it too."""
+    settings.PIER_API_URL = live_server.url
+    return live_server.url
+
+
+@pytest.fixture
+def owner(transactional_db, make_user):
+    return make_user("owner@example.com")
+
+
+@pytest.fixture
+def pier(pier_server, owner, tmp_path, monkeypatch) -> Callable[..., Result]:
+    """Invoke `pier ARGS` as `owner` (or with env overrides); return click's Result."""
+    home = tmp_path / "home"
+    home.mkdir()
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for var in ("XDG_CONFIG_HOME", "PIER_API_URL", "PIER_API_KEY", "PIER_DEBUG"):
+        monkeypatch.delenv(var, raising=False)
+
+    def invoke(*args: str, env: dict | None = None, input: str | None = None) -> Result:
+        environ = {
+            "PIER_API_URL": pier_server,
+            "PIER_API_KEY": owner.plaintext_token,
+            "HOME": str(home),
+        }
+        environ.update(env or {})
+        return CliRunner().invoke(cli, list(args), obj=Env(tty=False), env=environ, input=input)
+
+    return invoke
+
+
+@pytest.fixture
+def deployed(owner):
+    """Record a successful build with web and worker types, as a `git push` would."""
+    from api.models import App, Build
+    from api.selectors import config_current
+    from api.services.releases import release_create
+
+    def deploy(app_name: str, sha: str = "1a2b3c4d5e6f"):
+        app = App.objects.get(name=app_name)
+        build = Build.objects.create(
+            app=app,
+            status=Build.Status.SUCCEEDED,
+            source_sha=sha,
+            buildpack="python",
+            process_types={"web": "gunicorn app:app", "worker": "celery worker"},
+            image=f"pier/{app_name}:{sha}",
+            creator=owner,
+        )
+        return release_create(
+            app=app,
+            build=build,
+            config=config_current(app=app),
+            description=f"Deploy {sha[:7]}",
+            user=owner,
+        )
+
+    return deploy
