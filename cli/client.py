@@ -88,6 +88,7 @@ class Client:
                 or f"{response.request.method} {response.url} failed: HTTP {response.status_code}",
                 status=response.status_code,
                 error_id=error_id or "error",
+                hint="the server failed: its log says why" if response.status_code >= 500 else None,
             )
         if response.status_code == 204 or not response.content:
             return None

@@ -1,7 +1,11 @@
 """A tour of the `pier` command against the real API server (pytest-django's live_server)."""
 
 import json
+import os
+import socket
 import subprocess
+import sys
+from pathlib import Path
 
 from click.testing import Result
 
@@ -199,3 +203,41 @@ def test_json_output_of_listings_parses(pier, deployed):
         data = as_json(pier(command, "-a", "json-app", "--json"))
         assert data is not None, command
     assert json.loads(ok(pier("whoami", "--json")).stdout)["email"] == "owner@example.com"
+
+
+def _pier_process(*args: str, env: dict) -> subprocess.CompletedProcess:
+    """Run the installed `pier` console script (the real entry point) in a child process."""
+    script = Path(sys.executable).with_name("pier")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "cli.main"]
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PIER_")}
+    return subprocess.run(
+        [*command, *args], env={**environ, **env}, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_installed_command_end_to_end(pier, pier_server, owner, tmp_path):
+    env = {"PIER_API_URL": pier_server, "PIER_API_KEY": owner.plaintext_token}
+    env["HOME"] = str(tmp_path)
+    created = _pier_process("apps:create", "proc-entry", "--json", env=env)
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["name"] == "proc-entry"
+    listed = _pier_process("apps", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert "proc-entry" in listed.stdout
+    assert "\x1b[" not in listed.stdout  # a pipe is not a terminal: no colours
+
+    missing = _pier_process("apps:info", "-a", "nope-app", env=env)
+    assert missing.returncode == 1
+    assert missing.stderr.startswith("error: app 'nope-app' not found")
+    assert "Traceback" not in missing.stderr
+
+
+def test_the_installed_command_when_the_server_is_down(tmp_path):
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    result = _pier_process("apps", env={"PIER_API_URL": url, "PIER_API_KEY": "x"})
+    assert result.returncode == 4
+    assert result.stderr == f"error: cannot reach Pier at {url}: is it running? set PIER_API_URL\n"
+    no_login = _pier_process("apps", env={"HOME": str(tmp_path), "PIER_API_URL": url})
+    assert no_login.returncode == 3

@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 from cli.context import Env
 from cli.main import cli
 
+FAKE_API = object()  # `run(..., transport=FAKE_API)`: the default, answered by `api`
 PIER_ENV_VARS = ("XDG_CONFIG_HOME", "PIER_API_URL", "PIER_API_KEY", "PIER_DEBUG", "NO_COLOR")
 
 
@@ -78,10 +79,12 @@ def api() -> FakeApi:
 def run(api) -> Callable[..., Result]:
     """Invoke `pier ARGS` with a token set; return click's Result (stdout, stderr, exit)."""
 
-    def invoke(*args: str, tty: bool = False, input: str | None = None, env=None, transport=0):
+    def invoke(
+        *args: str, tty: bool = False, input: str | None = None, env=None, transport=FAKE_API
+    ):
         environ = {"PIER_API_KEY": "pier_test-token", "PIER_API_URL": "http://pier.test"}
         environ.update(env or {})
-        obj = Env(transport=api.transport if transport == 0 else transport, tty=tty)
+        obj = Env(transport=api.transport if transport is FAKE_API else transport, tty=tty)
         return CliRunner().invoke(cli, list(args), obj=obj, input=input, env=environ)
 
     return invoke

@@ -106,3 +106,13 @@ def test_destroy_refuses_without_a_matching_confirm(run, api):
     assert api.requests == []
     assert run("apps:destroy", "-a", "demo", "--confirm", "demo").exit_code == 0
     assert api.paths() == ["DELETE /api/apps/demo"]
+
+
+def test_server_failures_point_at_the_server_log(run):
+    transport = httpx.MockTransport(lambda request: httpx.Response(500, text="<h1>oops</h1>"))
+    result = run("apps", transport=transport)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: GET http://pier.test/api/apps failed: HTTP 500",
+        "hint: the server failed: its log says why",
+    ]
