@@ -122,6 +122,10 @@ class Reconciler:
         self._network_ready = False
         self._result = ReconcileResult()
 
+    def backend_lost(self) -> None:
+        """Forget that the network is set up: the engine may have restarted."""
+        self._network_ready = False
+
     # -- the pass ---------------------------------------------------------------
 
     def reconcile(self, desired: list[DesiredApp]) -> ReconcileResult:
