@@ -22,13 +22,19 @@ def owner(transactional_db, make_user):
 
 
 @pytest.fixture
-def pier(pier_server, owner, tmp_path, monkeypatch) -> Callable[..., Result]:
-    """Invoke `pier ARGS` as `owner` (or with env overrides); return click's Result."""
-    home = tmp_path / "home"
-    home.mkdir()
+def workdir(tmp_path, monkeypatch):
+    """Return the directory commands run in (not a git repository unless a test makes it one)."""
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)
+    return work
+
+
+@pytest.fixture
+def pier(pier_server, owner, workdir, tmp_path, monkeypatch) -> Callable[..., Result]:
+    """Invoke `pier ARGS` as `owner` (or with env overrides); return click's Result."""
+    home = tmp_path / "home"
+    home.mkdir()
     for var in ("XDG_CONFIG_HOME", "PIER_API_URL", "PIER_API_KEY", "PIER_DEBUG"):
         monkeypatch.delenv(var, raising=False)
 

@@ -28,8 +28,8 @@ def git(cwd, *args: str) -> str:
     return done.stdout.strip()
 
 
-def test_tour_of_an_app(pier, pier_server, make_user, tmp_path):
-    repo = tmp_path / "work"
+def test_tour_of_an_app(pier, pier_server, make_user, workdir):
+    repo = workdir
     git(repo, "init", "-q")
 
     # apps:create inside a repo adds the `pier` remote, so -a is not needed afterwards.
