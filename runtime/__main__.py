@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=env("REDIS_URL"))
     parser.add_argument("--interval", type=float, default=5.0)
     parser.add_argument("--once", action="store_true", help="run one pass and exit")
+    parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
+                        help="add to every container and only see containers carrying it")
     return parser.parse_args(argv)
 
 
@@ -48,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     try:
-        backend = load_backend(args.backend)
+        labels = dict(item.split("=", 1) for item in args.label)
+        backend = load_backend(args.backend, **({"labels": labels} if labels else {}))
         router_options = {}
         if args.router == DEFAULT_ROUTER:
             router_options = dict(admin=args.caddy_admin, listen=args.router_listen,

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from runtime.backends.base import BaseBackend
 from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
+from runtime.errors import StartFailed
 
 
 class Backend(BaseBackend):
@@ -31,7 +32,7 @@ class Backend(BaseBackend):
     def start_process(self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts=0):
         key = (app.name, app.release, spec.type, index)
         if any((p.app, p.release, p.type, p.index) == key for p in self.processes.values()):
-            raise RuntimeError(f"duplicate process {key}")
+            raise StartFailed(f"duplicate process {key}")
         cid = f"c{next(self._ids)}"
         status = ProcessStatus(
             app=app.name, type=spec.type, index=index, release=app.release, state="up",
