@@ -64,13 +64,14 @@ def check(
 
 def main(argv: list[str]) -> int:
     have = tuple(sys.version_info[:3])
+    have_text = ".".join(map(str, have))
     try:
         found = read_request(Path(argv[1]))
     except VersionError as e:
         print(f" !     {e}")
         return 1
     if found is None:
-        print(f"       No .python-version or runtime.txt: using the stack's Python {'.'.join(map(str, have))}")
+        print(f"       No .python-version or runtime.txt: using the stack's Python {have_text}")
         return 0
     name, requested = found
     usable, message = check(requested, have)
@@ -79,7 +80,7 @@ def main(argv: list[str]) -> int:
         return 1
     if message:
         print(f" !     Warning: {name}: {message}")
-    print(f"       Using Python {'.'.join(map(str, have))} (asked for in {name})")
+    print(f"       Using Python {have_text} (asked for in {name})")
     return 0
 
 

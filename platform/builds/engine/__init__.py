@@ -1,0 +1,23 @@
+"""Pier's build engine: app source in, app image out. Plain Python and the Docker SDK.
+
+build_image(app=..., build_id=..., source_dir=..., env=..., image_tag=..., log=...,
+            timeout=...) -> BuildResult
+ensure_stack_images(progress=print)
+"""
+
+from .build import BuildResult, build_image, default_cache_volume
+from .errors import BuildFailed, BuildTimedOut, NoBuildpackDetected, StackMissing
+from .stack import BUILD_IMAGE, RUN_IMAGE, ensure_stack_images
+
+__all__ = [
+    "BUILD_IMAGE",
+    "RUN_IMAGE",
+    "BuildFailed",
+    "BuildResult",
+    "BuildTimedOut",
+    "NoBuildpackDetected",
+    "StackMissing",
+    "build_image",
+    "default_cache_volume",
+    "ensure_stack_images",
+]

@@ -1,0 +1,128 @@
+"""Make an app image: the stack's run image plus the compiled /app, owned by `app`."""
+
+import io
+import json
+import tarfile
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+
+import docker
+
+from .container import IterStream
+from .errors import BuildFailed
+
+# Dependency folders go in a layer of their own, before the app's code: while they are
+# byte-for-byte the same (a warm rebuild restores them from the cache), Docker reuses
+# that layer instead of storing another copy of it.
+DEPENDENCY_DIRS = (".venv", "node_modules")
+
+
+def dockerfile_for(
+    *,
+    run_image: str,
+    dependency_dirs: Iterable[str],
+    web_command: str | None,
+    labels: dict[str, str],
+) -> str:
+    """Return the Dockerfile of an app image whose context holds deps/ and app/.
+
+    The run image already sets WORKDIR /app, HOME and the entrypoint (which sources
+    .profile.d); every further instruction costs a container commit, so there are few.
+    """
+    lines = [f"FROM {run_image}"]
+    lines += [f"COPY --chown=app:app deps/{name} /app/{name}" for name in dependency_dirs]
+    lines.append("COPY --chown=app:app app /app")
+    label_args = " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())
+    lines.append(f"LABEL {label_args}" if labels else "")
+    # One argument: the entrypoint runs it with bash -c, like a Procfile line.
+    lines.append(f"CMD {json.dumps([web_command] if web_command else ['bash'])}")
+    lines.append("USER app")
+    return "\n".join(line for line in lines if line) + "\n"
+
+
+def _context_name(name: str) -> tuple[str, str | None]:
+    """Map a member name of the exported /app ("app/...") to (context name, dep dir)."""
+    parts = name.split("/", 2)
+    if len(parts) >= 2 and parts[1] in DEPENDENCY_DIRS:
+        return "deps/" + "/".join(parts[1:]), parts[1]
+    return name, None
+
+
+def write_context(
+    app_tar: Iterable[bytes], *, run_image: str, web_command: str | None, labels: dict[str, str]
+):
+    """Return (context file, size of /app in bytes) made from the tar stream of /app."""
+    context = tempfile.TemporaryFile()
+    dependency_dirs: list[str] = []
+    size = 0
+    with tarfile.open(fileobj=context, mode="w") as out:
+        stream = io.BufferedReader(IterStream(app_tar), buffer_size=1 << 20)
+        with tarfile.open(fileobj=stream, mode="r|") as source:
+            for member in source:
+                member.name, dep = _context_name(member.name)
+                if member.islnk():
+                    member.linkname = _context_name(member.linkname)[0]
+                if dep and dep not in dependency_dirs:
+                    dependency_dirs.append(dep)
+                size += member.size if member.isfile() else 0
+                data = source.extractfile(member) if member.isfile() else None
+                out.addfile(member, data)
+        dockerfile = dockerfile_for(
+            run_image=run_image,
+            dependency_dirs=dependency_dirs,
+            web_command=web_command,
+            labels=labels,
+        ).encode()
+        info = tarfile.TarInfo("Dockerfile")
+        info.size, info.mtime = len(dockerfile), int(time.time())
+        out.addfile(info, io.BytesIO(dockerfile))
+    context.seek(0)
+    return context, size
+
+
+def build_from_context(
+    client: docker.DockerClient,
+    context,
+    *,
+    tag: str,
+    log: Callable[[str], None],
+    labels: dict[str, str] | None = None,
+    timeout: float | None = None,
+    quiet: bool = True,
+) -> str:
+    """Run `docker build` on a tar context; return the image id. Errors: BuildFailed."""
+    image_id = None
+    try:
+        for event in client.api.build(
+            fileobj=context,
+            custom_context=True,
+            tag=tag,
+            labels=labels,
+            rm=True,
+            forcerm=True,
+            pull=False,
+            decode=True,
+            timeout=timeout,
+        ):
+            if "error" in event:
+                raise BuildFailed(f"docker build failed: {event['error'].strip()}")
+            if "aux" in event and "ID" in event["aux"]:
+                image_id = event["aux"]["ID"]
+            text = event.get("stream", "")
+            if not quiet:
+                for line in text.splitlines():
+                    log(line)
+    except docker.errors.APIError as e:
+        raise BuildFailed(f"docker build failed: {e.explanation or e}") from e
+    if image_id is None:
+        image_id = client.images.get(tag).id
+    return image_id
+
+
+def size_text(size: int) -> str:
+    for unit in ("B", "K", "M", "G"):
+        if size < 1024 or unit == "G":
+            return f"{size:.1f}{unit}" if unit != "B" else f"{size}B"
+        size /= 1024
+    return f"{size}B"
