@@ -23,3 +23,7 @@ class ImproperlyConfigured(PierRuntimeError):
 
 class StartFailed(PierRuntimeError):
     """The engine refused to start a process (missing image, name conflict, bad limits)."""
+
+
+class EngineError(PierRuntimeError):
+    """The engine answered, but refused or failed an operation."""

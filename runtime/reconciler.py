@@ -159,7 +159,12 @@ class Reconciler:
             result.pending = True
             return result
         for p, grace in to_stop:
-            self._stop(p, grace)
+            try:
+                self._stop(p, grace)
+            except BackendUnavailable:
+                raise
+            except PierRuntimeError as e:
+                result.errors.append(f"{p.app} {p.name}: {e}")
         if self._stopping:
             result.pending = True
         return result

@@ -42,7 +42,7 @@ import requests.exceptions
 
 from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
 from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
-from runtime.errors import BackendUnavailable, StartFailed
+from runtime.errors import BackendUnavailable, EngineError, StartFailed
 
 logger = logging.getLogger(__name__)
 
@@ -67,9 +67,11 @@ def _engine() -> Iterator[None]:
         yield
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
         raise BackendUnavailable(f"Docker daemon unreachable: {e}") from e
+    except docker.errors.APIError as e:
+        if e.status_code == 503:
+            raise BackendUnavailable(f"Docker daemon unavailable: {e}") from e
+        raise EngineError(f"Docker: {e.explanation or e}") from e
     except docker.errors.DockerException as e:
-        if isinstance(e, docker.errors.APIError) and e.status_code != 503:
-            raise
         raise BackendUnavailable(f"Docker daemon unavailable: {e}") from e
 
 

@@ -1,7 +1,8 @@
 """An in-memory backend for unit tests of the reconciler, like Django's locmem mail backend.
 
 Tests poke it directly: ``crash(name)`` makes a process exit, ``unhealthy_images`` holds
-images whose web processes never accept connections, ``log`` records every call.
+images whose web processes never accept connections, ``missing_images`` images that
+cannot start, ``log`` records every call.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Backend(BaseBackend):
         self.clock = clock
         self.processes: dict[str, ProcessStatus] = {}
         self.unhealthy_images: set[str] = set()
+        self.missing_images: set[str] = set()
         self.images: dict[str, str] = {}
         self.log: list[tuple[str, str]] = []
         self._ids = itertools.count(1)
@@ -30,6 +32,8 @@ class Backend(BaseBackend):
         return [p for p in self.processes.values() if app is None or p.app == app]
 
     def start_process(self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts=0):
+        if app.image in self.missing_images:
+            raise StartFailed(f"image {app.image} not found")
         key = (app.name, app.release, spec.type, index)
         if any((p.app, p.release, p.type, p.index) == key for p in self.processes.values()):
             raise StartFailed(f"duplicate process {key}")

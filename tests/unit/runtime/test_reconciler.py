@@ -277,3 +277,28 @@ def test_worker_only_app_has_a_route_without_upstreams(reconciler, backend, rout
     converge(reconciler, [app(web=0, worker=2)])
     assert running(backend) == ["v1 worker.1", "v1 worker.2"]
     assert router.routes[0].upstreams == ()
+
+
+def test_one_broken_app_does_not_hold_up_the_others(reconciler, backend, router):
+    backend.missing_images.add("pier/myapp:1")
+    other = DesiredApp(name="other", release=1, image="pier/other:1",
+                       formation=(ProcessSpec("web", 1, "serve"),))
+    result = converge(reconciler, [app(), other])
+    assert any("pier/myapp:1 not found" in error for error in result.errors)
+    assert running(backend) == ["v1 web.1"]
+    assert router.upstreams("other")
+
+
+def test_nothing_is_stopped_while_the_router_is_unreachable(backend, clock, events):
+    from runtime.errors import RouterUnavailable
+
+    class DownRouter(Router):
+        def apply(self, routes):
+            raise RouterUnavailable("connection refused")
+
+    reconciler = make_reconciler(backend, Router(), clock, events)
+    converge(reconciler, [app(web=2)])
+    reconciler.router = DownRouter()
+    result = reconciler.reconcile([app(web=1)])
+    assert result.pending and result.errors
+    assert running(backend) == ["v1 web.1", "v1 web.2"]
