@@ -1,6 +1,7 @@
 """Playwright against the live Django server, driving Debian's Chromium."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -97,6 +98,8 @@ def _builds_dir(settings, tmp_path):
 @pytest.fixture
 def deployed(user):
     """Return a factory recording a successful build with process types, as a deploy does."""
+    from django.utils import timezone
+
     from api.models import App, Build
     from api.selectors import config_current
     from api.services.releases import release_create
@@ -112,6 +115,8 @@ def deployed(user):
             process_types=process_types or {"web": "gunicorn app:app", "worker": "celery worker"},
             image=f"pier/{app_name}:{sha}",
             creator=user,
+            started_at=timezone.now() - timedelta(seconds=83),
+            finished_at=timezone.now(),
         )
         path = build_output_path(build)
         path.parent.mkdir(parents=True, exist_ok=True)

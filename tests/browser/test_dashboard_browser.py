@@ -152,3 +152,25 @@ def test_readable_on_a_phone(live_server, browser, user, deployed, screenshot):
     assert width <= 390, f"the page scrolls sideways on a phone ({width}px wide)"
     screenshot("phone-resources", page)
     context.close()
+
+
+def test_running_build_log_follows_until_the_build_ends(live_server, page, user):
+    from api.models import Build
+    from api.services.apps import app_create
+    from builds.paths import build_output_path
+
+    app = app_create(user=user, name="shop")
+    build = Build.objects.create(app=app, status=Build.Status.BUILDING, creator=user)
+    log = build_output_path(build)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("-----> Building\n")
+    page.goto(f"{live_server.url}/apps/shop/builds/{build.id}")
+    log_in(page, user.email)
+    output = page.get_by_label("Build output")
+    expect(output).to_contain_text("-----> Building")
+    with log.open("a") as f:
+        f.write("-----> Launching...\n")
+    Build.objects.filter(pk=build.pk).update(status=Build.Status.SUCCEEDED)
+    expect(output).to_contain_text("Launching...", timeout=10_000)
+    expect(page.locator("#build-log")).to_contain_text("succeeded")
+    expect(page.locator("#build-log[hx-trigger]")).to_have_count(0)
