@@ -15,7 +15,7 @@ import threading
 
 from runtime.backends import DEFAULT_BACKEND, load_backend
 from runtime.errors import PierRuntimeError
-from runtime.loop import file_source, run_forever, run_once
+from runtime.loop import file_source, redis_event_sink, run_forever, run_once
 from runtime.reconciler import Event, Reconciler
 from runtime.router import DEFAULT_ROUTER, load_router
 
@@ -60,7 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     except PierRuntimeError as e:
         print(f"runtime: {e}", file=sys.stderr)
         return 2
-    reconciler = Reconciler(backend, router, events=print_event, domain=args.domain)
+    sinks = [print_event]
+    if args.redis_url:
+        sinks.append(redis_event_sink(args.redis_url))
+    reconciler = Reconciler(backend, router, domain=args.domain,
+                            events=lambda event: [sink(event) for sink in sinks])
     source = file_source(args.desired)
     if args.once:
         result = run_once(source, reconciler)

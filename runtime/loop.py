@@ -17,7 +17,7 @@ from pathlib import Path
 
 from runtime.desired import DesiredApp, desired_from_json
 from runtime.errors import BackendUnavailable, Invalid, PierRuntimeError
-from runtime.reconciler import Reconciler, ReconcileResult
+from runtime.reconciler import Event, Reconciler, ReconcileResult
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,28 @@ def file_source(path: str | os.PathLike) -> Source:
 
 def as_source(source: Source | str | os.PathLike) -> Source:
     return source if callable(source) else file_source(source)
+
+
+def redis_event_sink(redis_url: str) -> Callable[[Event], None]:
+    """Return an ``events`` callable that appends each event to the app's log stream.
+
+    Lines get source ``pier`` and the process (``web.1``) as dyno, as in Heroku's
+    ``heroku[web.1]: State changed from starting to up``.
+    """
+    import redis
+
+    from runtime import applog
+
+    client = redis.Redis.from_url(redis_url)
+
+    def sink(event: Event) -> None:
+        try:
+            applog.append(client, event.app, source="pier", dyno=event.process or "pier",
+                          message=event.message)
+        except redis.RedisError as e:
+            logger.warning("event not logged (%s): %s", e, event.message)
+
+    return sink
 
 
 def nudge(redis_url: str) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from runtime.desired import DesiredApp, ProcessSpec, desired_to_json
 from runtime.errors import BackendUnavailable, Invalid
-from runtime.loop import file_source, nudge, run_forever, run_once
-from runtime.reconciler import ReconcileResult
+from runtime.loop import file_source, nudge, redis_event_sink, run_forever, run_once
+from runtime.reconciler import Event, ReconcileResult
 
 APP = DesiredApp(name="myapp", release=1, image="img", formation=(ProcessSpec("web", 1),))
 
@@ -92,3 +92,17 @@ def test_without_redis_it_still_polls():
     wait_for(lambda: len(reconciler.passes) >= 3)
     stop.set()
     thread.join(5)
+
+
+def test_events_land_in_the_app_log_stream(redis_url):
+    import redis
+
+    from runtime import applog
+
+    sink = redis_event_sink(redis_url)
+    sink(Event(app="evapp", message="Process exited with status 3", process="web.1"))
+    client = redis.Redis.from_url(redis_url)
+    [(entry_id, fields)] = client.xrange(applog.stream_key("evapp"))
+    line = applog.LogLine.from_entry(entry_id, fields)
+    assert "pier[web.1]: Process exited with status 3" in line.format()
+    client.delete(applog.stream_key("evapp"))
