@@ -101,6 +101,16 @@ build_from_dockerfile() {  # TAG DOCKERFILE BASE
   image_exists "$1" || die "docker build of $1 failed (see the lines above)"
 }
 
+# Untag the images of older recipes (their layers go once nothing else uses them).
+remove_old() {
+  local hash="$1" ref
+  docker image ls --format '{{.Repository}}:{{.Tag}}' "$repo/stack-*" \
+    | grep -v -e ":$hash\$" -e ':latest$' -e ':<none>$' \
+    | while read -r ref; do
+        if docker image rm "$ref" >/dev/null 2>&1; then info "removed the old image $ref"; fi
+      done || true
+}
+
 main() {
   docker info >/dev/null 2>&1 || die "cannot reach Docker Engine (is dockerd running?)"
   local hash base name
@@ -126,6 +136,7 @@ main() {
     fi
     docker tag "$tag" "$repo/stack-$name:latest"
   done
+  remove_old "$hash"
   step "Stack images ready: $repo/stack-base, $repo/stack-build, $repo/stack-run (:$hash, :latest)"
 }
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from builds.engine import BuildFailed, NoBuildpackDetected
+from builds.engine import RUN_IMAGE, BuildFailed, NoBuildpackDetected
 
 pytestmark = pytest.mark.docker
 
@@ -46,13 +46,21 @@ def test_app_image_has_labels_non_root_user_and_no_build_ca(python_req, docker_c
     assert out.split() == ["app", "app", "app", "0", "/app/.venv/bin/python"]
 
 
-def test_rebuild_reuses_the_installed_dependencies(python_req, builder):
-    builder.build("python-req", cache_key="python-req-rebuild")  # the first build's cache
+def test_rebuild_reuses_the_installed_dependencies_and_their_layer(
+    python_req, builder, docker_client
+):
+    first, _ = python_req
     result, lines = builder.build("python-req", cache_key="python-req-rebuild")
     log = "\n".join(lines)
     assert "reusing the cached virtualenv, nothing to install" in log
     assert "Downloading" not in log and "Collecting" not in log
     assert result.process_types == {"web": "python app.py"}
+    # The virtualenv's layer (the first one after the run image's) is the same layer.
+    base = len(docker_client.images.get(RUN_IMAGE).attrs["RootFS"]["Layers"])
+    before = docker_client.images.get(first.image).attrs["RootFS"]["Layers"]
+    after = docker_client.images.get(result.image).attrs["RootFS"]["Layers"]
+    assert len(before) == len(after) == base + 2
+    assert after[: base + 1] == before[: base + 1]
 
 
 @pytest.mark.parametrize(
