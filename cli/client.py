@@ -1,5 +1,7 @@
 """HTTP client of the Pier API: base URL, Bearer auth, and API errors mapped to exceptions."""
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +12,8 @@ from cli import __version__
 from cli.errors import ApiError, CannotConnect, CliError, NotLoggedIn
 
 DEFAULT_TIMEOUT = 30.0
+# Streams (logs, attached runs) may stay silent for as long as they like; connecting may not.
+STREAM_TIMEOUT = httpx.Timeout(10, read=None)
 PUBLIC_PATHS = frozenset({"login", "health"})
 
 
@@ -58,12 +62,63 @@ class Client:
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request; return the decoded JSON body, or None for an empty answer."""
+        self._check_token(path)
+        with self.transport_errors():
+            response = self._http.request(method, path, json=body)
+        return self._decode(response)
+
+    def text(self, path: str) -> str:
+        """GET a plain-text resource (such as a build's output); return it as text."""
+        self._check_token(path)
+        with self.transport_errors():
+            response = self._http.get(path, headers={"Accept": "text/plain, application/json"})
+        self._raise_for_status(response)
+        return response.text
+
+    @contextmanager
+    def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict | None = None,
+        headers: dict | None = None,
+        body: Any = None,
+    ) -> Iterator[httpx.Response]:
+        """Open a streaming request; yield the response once its status is known to be good.
+
+        An error status is read in full and raised like `request` does. Errors while reading
+        the body are the caller's to handle: `transport_errors` maps them.
+        """
+        self._check_token(path)
+        with ExitStack() as stack:
+            with self.transport_errors():
+                response = stack.enter_context(
+                    self._http.stream(
+                        method,
+                        path,
+                        params=params,
+                        headers=headers,
+                        json=body,
+                        timeout=STREAM_TIMEOUT,
+                    )
+                )
+                if response.status_code >= 400:
+                    response.read()
+            self._raise_for_status(response)
+            yield response
+
+    def _check_token(self, path: str) -> None:
         if not self.token and path not in PUBLIC_PATHS:
             raise NotLoggedIn(
                 "not logged in", hint="run `pier login`, or set PIER_API_KEY to an API token"
             )
+
+    @contextmanager
+    def transport_errors(self) -> Iterator[None]:
+        """Turn httpx's transport errors (also while reading a stream) into CannotConnect."""
         try:
-            response = self._http.request(method, path, json=body)
+            yield
         except (httpx.ConnectError, httpx.ConnectTimeout) as e:
             raise CannotConnect(
                 f"cannot reach Pier at {self.api_url}: is it running? set PIER_API_URL"
@@ -72,9 +127,8 @@ class Client:
             raise CannotConnect(f"Pier at {self.api_url} did not answer in time") from e
         except httpx.TransportError as e:
             raise CannotConnect(f"talking to Pier at {self.api_url} failed: {e}") from e
-        return self._decode(response)
 
-    def _decode(self, response: httpx.Response) -> Any:
+    def _raise_for_status(self, response: httpx.Response) -> None:
         if response.status_code == 401:
             source = f" (the token comes from {self.token_source})" if self.token_source else ""
             raise NotLoggedIn(
@@ -90,6 +144,9 @@ class Client:
                 error_id=error_id or "error",
                 hint="the server failed: its log says why" if response.status_code >= 500 else None,
             )
+
+    def _decode(self, response: httpx.Response) -> Any:
+        self._raise_for_status(response)
         if response.status_code == 204 or not response.content:
             return None
         try:

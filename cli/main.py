@@ -7,11 +7,23 @@ import traceback
 import click
 
 from cli import __version__
-from cli.commands import access, apps, auth, config, domains, ps, releases
+from cli.commands import (
+    access,
+    apps,
+    auth,
+    builds,
+    config,
+    domains,
+    drains,
+    logs,
+    ps,
+    releases,
+    run,
+)
 from cli.context import Env
 from cli.errors import CliError
 
-TOPICS = (auth, apps, config, releases, ps, domains, access)
+TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, access)
 
 
 def report(error: CliError) -> None:

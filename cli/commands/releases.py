@@ -1,4 +1,4 @@
-"""pier releases, releases:info, rollback, builds."""
+"""pier releases, releases:info, rollback."""
 
 import click
 
@@ -89,34 +89,4 @@ def rollback(env: Env, version: str | None, app: str | None, as_json: bool) -> N
         env.out.success(f"{data['description']} on {name}: now at v{data['version']}")
 
 
-@click.command("builds")
-@app_option
-@json_option
-@pass_env
-def builds_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List an app's builds, newest first."""
-    name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "builds"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no builds yet: deploy with `git push pier main`.")
-        return
-    env.out.table(
-        ["id", "status", "commit", "buildpack", "created", "finished"],
-        [
-            [
-                b["id"],
-                b["status"],
-                (b.get("source_sha") or "")[:12],
-                b.get("buildpack") or "",
-                format_time(b["created_at"]),
-                format_time(b.get("finished_at")),
-            ]
-            for b in rows
-        ],
-    )
-
-
-COMMANDS = [releases_list, releases_info, rollback, builds_list]
+COMMANDS = [releases_list, releases_info, rollback]
