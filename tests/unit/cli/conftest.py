@@ -47,6 +47,10 @@ class FakeApi:
 
         self.routes[(method, "/api/" + path)] = answer
 
+    def route(self, method: str, path: str, handler: Callable[[httpx.Request], httpx.Response]):
+        """Answer `method path` with handler (for streams and other non-JSON answers)."""
+        self.routes[(method, "/api/" + path)] = handler
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         route = self.routes.get((request.method, request.url.path))
