@@ -596,7 +596,7 @@ class AccessLogTail:
                 line = self._line(raw)
                 if line:
                     batch.append(line)
-            self.writer.put(batch)
+            self.writer.put(batch, (self.field, f"{self._inode}:{self._offset}"))
             shipped += len(batch)
         return shipped
 
@@ -609,8 +609,7 @@ class AccessLogTail:
         if parsed is None:
             return None
         app, ts, message = parsed
-        return Line(app, "router", "router", ts, message,
-                    (self.field, f"{self._inode}:{self._offset}"))
+        return Line(app, "router", "router", ts, message)
 
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
