@@ -9,6 +9,8 @@ run: $(STAMP)
 	$(VENV)/bin/python manage.py up
 
 test: $(STAMP)
+	PIER_TEST_DEPS=1 scripts/install-system-deps.sh
+	scripts/ensure-docker.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 

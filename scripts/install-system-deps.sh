@@ -15,6 +15,11 @@ have redis-server || need+=(redis-server)
 have curl || need+=(curl)
 have dockerd || need+=(docker.io)
 have debootstrap || need+=(debootstrap)
+# The test suite also drives a real browser, and busybox makes its tiny app images.
+if [ "${PIER_TEST_DEPS:-0}" = 1 ]; then
+    [ -x /usr/bin/chromium ] || need+=(chromium)
+    [ -x /bin/busybox ] || need+=(busybox-static)
+fi
 
 if [ ${#need[@]} -eq 0 ]; then
     exit 0

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from api import dyno_status
 from api.errors import NotFound
 from api.models import App, Config, Release
 
@@ -61,10 +62,11 @@ def app_git_url(*, app: App) -> str:
 def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dict]:
     """Return one entry per desired process (web.1, web.2...), with state as last reported.
 
-    `statuses` maps a process name to what the runtime reported; a process it has not
-    reported yet shows as `pending`.
+    `statuses` maps a process name to what the runtime reported (read from Redis when not
+    given); a process it has not reported yet shows as `pending`.
     """
-    statuses = statuses or {}
+    if statuses is None:
+        statuses = dyno_status.statuses_read(app=app.name)
     release = release_current(app=app)
     types = process_types_current(app=app)
     dynos = []

@@ -1,4 +1,5 @@
 """Where a build keeps its files under PIER_DATA_DIR."""
+
 from pathlib import Path
 
 from django.conf import settings

@@ -4,6 +4,7 @@ import logging
 import shutil
 import tarfile
 from datetime import timedelta
+from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
@@ -105,6 +106,8 @@ def _build_and_release(*, build: Build, out) -> None:
         image_tag=f"pier/{app.name}:{str(build.id)[:8]}",
         log=out,
         timeout=settings.PIER_BUILD_TIMEOUT,
+        source_version=build.source_sha,
+        ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )
     Build.objects.filter(pk=build.pk).update(
         image=result.image,
@@ -133,8 +136,9 @@ def _build_and_release(*, build: Build, out) -> None:
         config=config,
         description=f"Deploy {build.source_sha[:7]}",
         user=build.creator,
+        status=Release.Status.PENDING,
     )
-    out(f"-----> Released v{release.version}")
+    out(f"-----> Built v{release.version}")
     images.prune(app=app.name, keep=_images_to_keep(app=app))
 
 

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "api",
     "builds",
     "gitpush",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +79,7 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "pier.urls"
 APPEND_SLASH = False
+LOGIN_URL = "dashboard:login"
 
 TEMPLATES = [
     {
@@ -123,6 +125,8 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
+# Serve static files straight from the apps' static/ dirs: no collectstatic step needed.
+WHITENOISE_USE_FINDERS = True
 STATIC_ROOT = PIER_DATA_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -169,5 +173,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
 PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
 PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
+PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.docker.Backend")
+PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.caddy.Router")
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"

@@ -3,4 +3,5 @@ from django.urls import include, path
 urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("gitpush.urls")),
+    path("", include("dashboard.urls")),
 ]

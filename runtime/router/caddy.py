@@ -74,12 +74,17 @@ def _app_handlers(route: Route, *, response_timeout: float, fail_duration: float
             "selection_policy": {"policy": "round_robin"},
             # A process that just went away refuses connections: try the next one.
             "try_duration": "5s",
+            "retries": 3,
             "try_interval": "100ms",
+            # A process killed mid-keep-alive fails after the connection was made; idempotent
+            # requests may safely go to another process instead of becoming a 502.
+            "retry_match": [{"method": ["GET", "HEAD", "OPTIONS"]}],
         },
         "health_checks": {"passive": {"fail_duration": f"{fail_duration:g}s", "max_fails": 1}},
         "transport": {
             "protocol": "http",
-            "dial_timeout": "3s",
+            # Upstreams are on the local bridge: a dial that takes a second never will work.
+            "dial_timeout": "1s",
             "response_header_timeout": f"{response_timeout:g}s",
         },
     }]

@@ -5,6 +5,7 @@ DATABASE_URL points at PostgreSQL, else SQLite) and its own Redis database, so a
 running Pier never picks up a test's builds.
 """
 
+import hashlib
 import os
 import shutil
 import signal
@@ -15,10 +16,12 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlparse, urlunparse
 
+import docker
 import httpx
 import psycopg
 import pytest
 
+from builds.engine import ensure_stack_images
 from tests.e2e.helpers import free_port, git
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,8 +44,9 @@ def _fresh_postgres(url: str):
 
 
 class Platform:
-    def __init__(self, url: str, token: str, data_dir: Path, output: Path):
+    def __init__(self, url: str, token: str, data_dir: Path, output: Path, router_port: int):
         self.url, self.token, self.data_dir, self.output = url, token, data_dir, output
+        self.router_port = router_port
         self.api = httpx.Client(
             base_url=url + "/api", headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
@@ -50,6 +54,14 @@ class Platform:
     def git_url(self, app: str, token: str | None = None) -> str:
         host = self.url.removeprefix("http://")
         return f"http://user:{token or self.token}@{host}/{app}.git"
+
+    def get(self, app: str, path: str = "/", host: str | None = None) -> httpx.Response:
+        """Request path of app through the router, by its Host header."""
+        return httpx.get(
+            f"http://127.0.0.1:{self.router_port}{path}",
+            headers={"Host": host or f"{app}.localhost"},
+            timeout=10,
+        )
 
     def create_app(self, name: str) -> dict:
         response = self.api.post("/apps", json={"name": name})
@@ -64,14 +76,16 @@ def platform(tmp_path_factory):
         or subprocess.run(["docker", "info"], capture_output=True).returncode
     ):
         pytest.skip("end-to-end tests need a running Docker Engine (scripts/ensure-docker.sh)")
+    # Built once here, with no time limit: `up` then finds them ready.
+    ensure_stack_images(progress=lambda line: None)
     data_dir = tmp_path_factory.mktemp("pier-data")
-    port = free_port()
+    port, router_port = free_port(), free_port()
     env = {
         **os.environ,
         "PORT": str(port),
         "PIER_DATA_DIR": str(data_dir),
         "PIER_ADMIN_EMAIL": "e2e@example.com",
-        "PIER_ROUTER_PORT": str(free_port()),
+        "PIER_ROUTER_PORT": str(router_port),
         "WEB_CONCURRENCY": "1",
         "PIER_BUILD_CONCURRENCY": "1",
     }
@@ -93,15 +107,24 @@ def platform(tmp_path_factory):
         )
     try:
         token = _wait_until_up(proc, output, f"http://127.0.0.1:{port}")
-        yield Platform(f"http://127.0.0.1:{port}", token, data_dir, output)
+        yield Platform(f"http://127.0.0.1:{port}", token, data_dir, output, router_port)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        _remove_app_containers(data_dir)
         if drop_db:
             drop_db()
+
+
+def _remove_app_containers(data_dir: Path) -> None:
+    """Remove the app containers this platform started (they outlive it, by design)."""
+    label = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    client = docker.from_env()
+    for container in client.containers.list(all=True, filters={"label": f"pier.platform={label}"}):
+        container.remove(force=True)
 
 
 def _wait_until_up(proc, output: Path, url: str) -> str:

@@ -1,5 +1,7 @@
 """`git push` deploys: a real git client, the real platform processes, real Docker."""
 
+import os
+import signal
 import subprocess
 import threading
 import uuid
@@ -56,14 +58,17 @@ def test_push_builds_releases_and_the_image_serves(platform, app_repo):
     result = push(platform, repo, app)
     assert result.returncode == 0, result.stderr
     assert "remote: -----> Building" in result.stderr
-    assert "remote: -----> Released v2" in result.stderr
+    assert "remote: -----> Launching..." in result.stderr
+    assert "remote:        Released v2" in result.stderr
+    assert f"http://{app}.localhost:{platform.router_port} deployed" in result.stderr
+    assert "python-req ok" in platform.get(app).text
     latest = releases(platform, app)[0]
     assert latest["version"] == 2 and latest["description"].startswith("Deploy ")
     build = platform.api.get(f"/apps/{app}/builds").json()[0]
     assert build["status"] == "succeeded" and "web" in build["process_types"]
     output = platform.api.get(f"/apps/{app}/builds/{build['id']}/output").text
-    assert "-----> Released v2" in output
-    assert "Hello" in serve_once(build["image"], build["process_types"]["web"])
+    assert "-----> Built v2" in output
+    assert "python-req ok" in serve_once(build["image"], build["process_types"]["web"])
 
 
 def test_failed_build_rejects_push_and_keeps_release(platform, app_repo):
@@ -116,24 +121,62 @@ def test_force_push_of_older_commit_deploys_it(platform, app_repo):
     assert releases(platform, app)[0]["build"]["source_sha"] == first
 
 
-def test_two_pushes_at_once_never_race(platform, app_repo):
-    app = new_name("race")
-    platform.create_app(app)
-    repo_a, repo_b = app_repo("static"), app_repo("procfile-only")
-    with subprocess.Popen(
+@pytest.fixture
+def slow_repo(app_repo):
+    """A repo whose third-party buildpack takes a while to compile."""
+    repo = app_repo("third-party-buildpack")
+    compile_script = repo / "vendor" / "hello-buildpack" / "bin" / "compile"
+    text = compile_script.read_text().replace("set -e\n", "set -e\nsleep 8\n", 1)
+    compile_script.write_text(text)
+    git("commit", "-qam", "slow", cwd=repo)
+    return repo
+
+
+def start_push(platform, repo, app: str) -> subprocess.Popen:
+    return subprocess.Popen(
         ["git", "push", platform.git_url(app), "HEAD:main"],
-        cwd=repo_a,
+        cwd=repo,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    ) as first:
-        for _ in range(100):  # wait until the first build exists
-            if platform.api.get(f"/apps/{app}/builds").json():
-                break
-            threading.Event().wait(0.2)
-        second = push(platform, repo_b, app, "--force")
+        start_new_session=True,
+    )
+
+
+def wait_for_build(platform, app: str) -> dict:
+    for _ in range(300):
+        builds = platform.api.get(f"/apps/{app}/builds").json()
+        if builds and builds[0]["status"] == "building":
+            return builds[0]
+        threading.Event().wait(0.2)
+    raise AssertionError("no build started")
+
+
+def test_two_pushes_at_once_never_race(platform, app_repo, slow_repo):
+    app = new_name("race")
+    platform.create_app(app)
+    with start_push(platform, slow_repo, app) as first:
+        wait_for_build(platform, app)
+        second = push(platform, app_repo("static"), app, "--force")
         first_err = first.communicate(timeout=600)[1]
     assert first.returncode == 0, first_err
     assert second.returncode != 0
     assert "another build of" in second.stderr
     assert [r["version"] for r in releases(platform, app)] == [2, 1]
+
+
+def test_interrupted_push_makes_no_release(platform, slow_repo):
+    app = new_name("gone")
+    platform.create_app(app)
+    with start_push(platform, slow_repo, app) as pusher:
+        build = wait_for_build(platform, app)
+        os.killpg(pusher.pid, signal.SIGKILL)
+    for _ in range(300):
+        status = platform.api.get(f"/apps/{app}/builds/{build['id']}").json()["status"]
+        if status not in ("pending", "building"):
+            break
+        threading.Event().wait(0.2)
+    assert status == "failed"
+    output = platform.api.get(f"/apps/{app}/builds/{build['id']}/output").text
+    assert "push was interrupted" in output
+    assert [r["version"] for r in releases(platform, app)] == [1]

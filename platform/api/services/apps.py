@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 
 from api.errors import Conflict, Forbidden, Invalid
 from api.models import App, Config
+from api.nudge import runtime_nudge_on_commit
 from api.selectors import app_get
 from api.services.releases import release_create
 from api.validation import validate_app_name
@@ -74,6 +75,7 @@ def app_update(
             raise Invalid("deploy_branch must be 'main' or 'master'")
         app.deploy_branch = deploy_branch
     app.save()
+    runtime_nudge_on_commit()
     return app
 
 
@@ -84,3 +86,4 @@ def app_destroy(*, user, name: str) -> None:
     # Releases point at builds and configs with PROTECT; drop them first.
     app.releases.all().delete()
     app.delete()
+    runtime_nudge_on_commit()  # the runtime stops the processes of apps that are gone

@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from api.models import App, Config
+from api.models import App, Config, Release
 from api.selectors import config_current, release_current
 from api.services.releases import release_create
 from api.validation import validate_config_vars
@@ -40,5 +40,7 @@ def config_update(*, app: App, changes: dict, user) -> dict[str, str]:
             config=config,
             description=_describe(set_keys, unset_keys),
             user=user,
+            # With code to run, the new config goes live only once the runtime restarts it.
+            status=Release.Status.PENDING if running else Release.Status.SUCCEEDED,
         )
     return updated

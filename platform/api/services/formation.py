@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from api.errors import Invalid
 from api.models import App, Formation
+from api.nudge import runtime_nudge_on_commit
 from api.selectors import process_types_current
 from api.validation import validate_quantity, validate_size
 from logs.events import event_log
@@ -24,6 +25,7 @@ def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formati
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
         who = f" by {user.email}" if user else ""
         transaction.on_commit(lambda: event_log(app=app.name, message=f"Scale to {shape}{who}"))
+        runtime_nudge_on_commit()
     return rows
 
 
@@ -60,6 +62,7 @@ def formation_restart(*, app: App, target: str | None) -> str:
             row.save(update_fields=["process_restarts"])
     else:
         rows.update(restarted_at=now)
+    runtime_nudge_on_commit()
     message = f"restarting {target or 'all processes'} of {app.name}"
     event_log(app=app.name, message=message[0].upper() + message[1:])
     return message

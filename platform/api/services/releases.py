@@ -5,6 +5,7 @@ from django.db.models import Max
 
 from api.errors import Invalid, NotFound
 from api.models import App, Build, Config, Formation, Release
+from api.nudge import runtime_nudge_on_commit
 from logs.events import event_log
 
 VERSION_RE = re.compile(r"^v?(\d+)$")
@@ -44,6 +45,7 @@ def release_create(
         who = user.email if user else "Pier"
         message = f"Release v{release.version} created by {who}: {release.description}"
         transaction.on_commit(lambda: event_log(app=app.name, message=message))
+        runtime_nudge_on_commit()
     return release
 
 
@@ -73,13 +75,13 @@ def release_rollback(*, app: App, user, version=None) -> Release:
     with transaction.atomic():
         App.objects.select_for_update().filter(pk=app.pk).first()
         if version is None:
-            succeeded = app.releases.filter(status=Release.Status.SUCCEEDED)
-            target = succeeded[1] if succeeded.count() > 1 else None
+            usable = app.releases.exclude(status=Release.Status.FAILED)
+            target = usable[1] if usable.count() > 1 else None
             if target is None:
                 raise Invalid(f"{app.name} has no earlier release to roll back to")
         else:
             target = release_get(app=app, version=version)
-        if target.status != Release.Status.SUCCEEDED:
+        if target.status == Release.Status.FAILED:
             raise Invalid(f"cannot roll back to v{target.version}: that release {target.status}")
         return release_create(
             app=app,
@@ -87,4 +89,5 @@ def release_rollback(*, app: App, user, version=None) -> Release:
             config=target.config,
             description=f"Rollback to v{target.version}",
             user=user,
+            status=Release.Status.PENDING if target.build else Release.Status.SUCCEEDED,
         )

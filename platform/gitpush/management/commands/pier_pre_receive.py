@@ -6,6 +6,7 @@ else rejects it and leaves the running release untouched.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -17,7 +18,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from api.errors import Conflict
-from api.models import App, Build
+from api.models import App, Build, Release
+from api.selectors import app_web_url
 from builds import logstream
 from builds.paths import build_dir
 from builds.services import LISTENER_TTL_SECONDS, build_create, listener_key
@@ -27,6 +29,8 @@ from pier.redis import get_redis
 ZERO_SHA = "0" * 40
 # How long a push waits for a worker to pick its build up before giving up.
 QUEUE_PATIENCE_SECONDS = 120
+# Boot timeout (60 s) plus the time to start the containers.
+LAUNCH_PATIENCE_SECONDS = 120
 
 
 def say(line: str = "") -> None:
@@ -70,8 +74,16 @@ class Command(BaseCommand):
         )
         redis = get_redis()
         redis.set(listener_key(build.id), "1", ex=LISTENER_TTL_SECONDS)
+        signal.signal(signal.SIGTERM, lambda *_: self._abandon(redis, build))
         transaction.on_commit(lambda: build_run_task.delay(str(build.id)))
-        sys.exit(0 if self._follow(redis, build) == Build.Status.SUCCEEDED else 1)
+        if self._follow(redis, build) != Build.Status.SUCCEEDED:
+            sys.exit(1)
+        sys.exit(0 if self._launch(app, build) else 1)
+
+    def _abandon(self, redis, build: Build) -> None:
+        """The pusher went away: tell the worker at once that nobody waits for this build."""
+        redis.delete(listener_key(build.id))
+        os._exit(1)
 
     def _deploy_sha(self, app: App, updates: list[list[str]]) -> str | None:
         deploy_ref = f"refs/heads/{app.deploy_branch}"
@@ -110,6 +122,27 @@ class Command(BaseCommand):
             if waited > settings.PIER_BUILD_TIMEOUT + 60:
                 say(" !     The build did not finish in time; see `pier builds:output`.")
                 return Build.Status.FAILED
+
+    def _launch(self, app: App, build: Build) -> bool:
+        """Wait for the runtime's verdict on the new release; return False if it failed."""
+        release = app.releases.filter(build=build).first()
+        say("-----> Launching...")
+        deadline = time.monotonic() + LAUNCH_PATIENCE_SECONDS
+        while release.status == Release.Status.PENDING and time.monotonic() < deadline:
+            time.sleep(0.5)
+            release.refresh_from_db()
+        if release.status == Release.Status.SUCCEEDED:
+            say(f"       Released v{release.version}")
+            say(f"       {app_web_url(app=app)} deployed to Pier")
+            return True
+        if release.status == Release.Status.FAILED:
+            say(f" !     Release v{release.version} failed: its web processes did not start")
+            say(" !     listening on $PORT in time. The previous release keeps serving.")
+            say(f" !     See `pier logs -a {app.name}` and `pier releases -a {app.name}`.")
+            return False
+        say(f"       v{release.version} is still starting: see `pier ps` and `pier releases`.")
+        say("       (Is Pier's `runtime` process running?)")
+        return True
 
     def _picked_up(self, build: Build) -> bool:
         return Build.objects.filter(pk=build.pk).exclude(status=Build.Status.PENDING).exists()

@@ -3,6 +3,7 @@
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from honcho.environ import parse_procfile
 from honcho.manager import Manager
 
 from api.services.tokens import token_create, user_create
+from builds.engine import BuildFailed, ensure_stack_images
 
 
 class Command(BaseCommand):
@@ -24,6 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--admin-email", default=os.environ.get("PIER_ADMIN_EMAIL"))
 
     def handle(self, *args, procfile, admin_email, **options):
+        self._prepare_docker()
         call_command("migrate", interactive=False, verbosity=0)
         first_login = self._first_user(admin_email or f"admin@{settings.PIER_DOMAIN}")
         manager = Manager()
@@ -35,6 +38,16 @@ class Command(BaseCommand):
         self._banner(first_login)
         manager.loop()
         sys.exit(manager.returncode)
+
+    def _prepare_docker(self) -> None:
+        """Start Docker when it is not running, and build the stack images once (with progress)."""
+        script = settings.BASE_DIR / "scripts" / "ensure-docker.sh"
+        if subprocess.run([str(script)]).returncode != 0:
+            raise CommandError("Docker Engine is not available: builds need it (see above)")
+        try:
+            ensure_stack_images(progress=lambda line: self.stdout.write(line))
+        except BuildFailed as e:
+            raise CommandError(e.message) from e
 
     def _first_user(self, email: str) -> str | None:
         """Create the first user when there is none; return the login line to print."""

@@ -1,0 +1,54 @@
+"""The desired state the runtime converges to, read from the database as plain dataclasses."""
+
+from api.models import App, Release
+from api.validation import DYNO_SIZES
+from runtime.desired import DesiredApp, ProcessSpec
+
+
+def release_to_run(*, app: App) -> Release | None:
+    """Return the release the runtime should run: the newest one not failed and with a build.
+
+    A pending release is tried; if its web processes never get healthy the runtime marks
+    it failed and the newest succeeded one comes back here.
+    """
+    return (
+        app.releases.exclude(status=Release.Status.FAILED)
+        .exclude(build=None)
+        .select_related("build", "config")
+        .first()
+    )
+
+
+def desired_app(*, app: App) -> DesiredApp | None:
+    release = release_to_run(app=app)
+    if release is None or not release.build.image:
+        return None
+    types = release.build.process_types
+    formation = []
+    for row in app.formation.filter(type__in=list(types)):
+        size = DYNO_SIZES.get(row.size) or DYNO_SIZES["standard"]
+        formation.append(
+            ProcessSpec(
+                type=row.type,
+                quantity=row.quantity,
+                command=types[row.type],
+                memory_mb=size.memory_mb,
+                cpu_shares=size.cpu_shares,
+                max_processes=size.max_processes,
+                restart_token=row.restarted_at.isoformat() if row.restarted_at else "",
+            )
+        )
+    return DesiredApp(
+        name=app.name,
+        release=release.version,
+        image=release.build.image,
+        env=dict(release.config.values),
+        formation=tuple(formation),
+        domains=tuple(app.domains.values_list("hostname", flat=True)),
+        maintenance=app.maintenance,
+    )
+
+
+def desired_state() -> list[DesiredApp]:
+    apps = App.objects.prefetch_related("formation", "domains")
+    return [d for d in (desired_app(app=app) for app in apps) if d is not None]

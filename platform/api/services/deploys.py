@@ -1,0 +1,47 @@
+"""What the runtime reports back: releases going live or failing, and process statuses."""
+
+from datetime import UTC, datetime
+
+from django.db import transaction
+
+from api import dyno_status
+from api.models import App, Release
+
+
+def release_mark(*, app_name: str, version: int, status: str) -> None:
+    """Record the runtime's verdict on a pending release (later verdicts don't undo it)."""
+    with transaction.atomic():
+        Release.objects.filter(
+            app__name=app_name, version=version, status=Release.Status.PENDING
+        ).update(status=status)
+
+
+def releases_without_web_settle(*, apps) -> None:
+    """Mark pending releases live for apps with no web process: there is no health to wait for."""
+    for desired in apps:
+        web = desired.spec("web")
+        if web is None or web.quantity == 0:
+            release_mark(
+                app_name=desired.name, version=desired.release, status=Release.Status.SUCCEEDED
+            )
+
+
+def statuses_record(*, processes) -> None:
+    """Store what the engine runs, per app, in the shape `ps` shows."""
+    by_app: dict[str, dict[str, dict]] = {
+        name: {} for name in App.objects.values_list("name", flat=True)
+    }
+    for p in sorted(processes, key=lambda p: p.release):  # the newest release wins a name
+        if p.app not in by_app:
+            continue
+        started = datetime.fromtimestamp(p.started_at, UTC).isoformat() if p.started_at else None
+        by_app[p.app][p.name] = {
+            "state": p.state,
+            "release": p.release,
+            "started_at": started,
+            "restarts": p.restarts,
+            "exit_code": p.exit_code,
+            "oom_killed": p.oom_killed,
+        }
+    for app, statuses in by_app.items():
+        dyno_status.statuses_write(app=app, statuses=statuses)

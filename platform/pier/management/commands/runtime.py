@@ -1,0 +1,71 @@
+"""The `runtime` process: converge Docker and the router to what the database asks for."""
+
+import logging
+import signal
+import threading
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import close_old_connections
+
+from api.desired import desired_state
+from api.models import Release
+from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
+from pier import runtime_config
+from runtime.backends import load_backend
+from runtime.loop import redis_event_sink, run_forever
+from runtime.reconciler import Reconciler
+from runtime.router import load_router
+
+log = logging.getLogger("pier.runtime")
+
+
+class ReportingReconciler:
+    """Wrap a Reconciler so that each pass's verdicts reach the database."""
+
+    def __init__(self, reconciler: Reconciler, backend):
+        self.reconciler, self.backend = reconciler, backend
+
+    def reconcile(self, desired):
+        result = self.reconciler.reconcile(desired)
+        for app, version in result.succeeded:
+            release_mark(app_name=app, version=version, status=Release.Status.SUCCEEDED)
+        for app, version in result.failed:
+            release_mark(app_name=app, version=version, status=Release.Status.FAILED)
+        releases_without_web_settle(apps=desired)
+        statuses_record(processes=self.backend.list_processes())
+        return result
+
+    def backend_lost(self):
+        self.reconciler.backend_lost()
+
+
+class Command(BaseCommand):
+    help = "Run Pier's runtime: start, scale, heal and route app processes (never stops them)."
+
+    def handle(self, *args, **options):
+        backend = load_backend(settings.PIER_RUNTIME_BACKEND, **runtime_config.backend_options())
+        router = load_router(settings.PIER_ROUTER, **runtime_config.router_options())
+        sink = redis_event_sink(settings.REDIS_URL)
+
+        def events(event):
+            log.info("%s %s: %s", event.app, event.process or "-", event.message)
+            sink(event)
+
+        reconciler = Reconciler(backend, router, events=events, domain=settings.PIER_DOMAIN)
+
+        def source():
+            close_old_connections()  # a long-lived process must not keep a dead connection
+            return desired_state()
+
+        stop = threading.Event()
+        # Stopping the runtime stops nothing of the apps: it only ends the loop.
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
+        log.info("runtime started; router on :%s", settings.PIER_ROUTER_PORT)
+        run_forever(
+            source,
+            ReportingReconciler(reconciler, backend),
+            redis_url=settings.REDIS_URL,
+            stop=stop,
+        )

@@ -1,0 +1,154 @@
+"""The runtime and router end to end: real pushes, real containers, real Caddy."""
+
+import threading
+import time
+import uuid
+
+import docker
+import httpx
+import pytest
+
+from tests.e2e.helpers import git
+
+pytestmark = pytest.mark.docker
+
+APP_SERVER = (
+    'web: python3 -c \'import http.server, os; http.server.ThreadingHTTPServer(("0.0.0.0", '
+    'int(os.environ["PORT"])), type("H", (http.server.BaseHTTPRequestHandler,), '
+    '{{"do_GET": lambda s: (s.send_response(200), s.end_headers(), '
+    's.wfile.write(("{text} " + os.environ.get("COLOR", "none") + " " + '
+    'os.environ["DYNO"]).encode()))}})).serve_forever()\'\n'
+    "worker: sleep 100000\n"
+)
+
+
+def wait_for(predicate, timeout: float = 90, message: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def deployed(platform, tmp_path):
+    """Create an app and push a small server whose reply names its text, COLOR and DYNO."""
+
+    def deploy(text: str = "v-one", app: str | None = None, procfile: str | None = None):
+        app = app or f"rt-{uuid.uuid4().hex[:6]}"
+        repo = tmp_path / app
+        if not repo.exists():
+            platform.create_app(app)
+            repo.mkdir()
+            git("init", "-q", "--initial-branch=main", cwd=repo)
+        (repo / "Procfile").write_text(procfile or APP_SERVER.format(text=text))
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", text, cwd=repo)
+        result = git("push", platform.git_url(app), "HEAD:main", cwd=repo, check=False)
+        return app, result
+
+    return deploy
+
+
+def scale(platform, app: str, **quantities):
+    updates = [{"type": t, "quantity": q} for t, q in quantities.items()]
+    response = platform.api.patch(f"/apps/{app}/formation", json={"updates": updates})
+    assert response.status_code == 200, response.text
+
+
+def up_dynos(platform, app: str) -> list[str]:
+    dynos = platform.api.get(f"/apps/{app}/dynos").json()
+    return sorted(d["name"] for d in dynos if d["state"] == "up")
+
+
+def test_deploy_serves_through_router_and_scales(platform, deployed):
+    app, result = deployed()
+    assert result.returncode == 0, result.stderr
+    assert platform.get(app).text.startswith("v-one none web.1")
+    assert platform.get("x", host="no-such-app.localhost").status_code == 404
+
+    scale(platform, app, web=3, worker=1)
+    wait_for(
+        lambda: up_dynos(platform, app) == ["web.1", "web.2", "web.3", "worker.1"],
+        message="web=3 worker=1",
+    )
+    seen = {platform.get(app).text.split()[-1] for _ in range(30)}
+    assert seen == {"web.1", "web.2", "web.3"}
+
+    scale(platform, app, web=0, worker=0)
+    wait_for(lambda: platform.get(app).status_code == 503, message="503 with no web processes")
+    scale(platform, app, web=1)
+    wait_for(lambda: platform.get(app).status_code == 200, message="web back")
+
+
+def test_config_change_restarts_with_new_env_and_logs_events(platform, deployed):
+    app, _ = deployed()
+    assert platform.api.patch(f"/apps/{app}/config-vars", json={"COLOR": "blue"}).status_code == 200
+    wait_for(lambda: " blue " in platform.get(app).text, message="new config live")
+    assert platform.api.get(f"/apps/{app}/releases").json()[0]["status"] == "succeeded"
+    logs = platform.api.get(f"/apps/{app}/log-stream", params={"lines": 200}).text
+    assert "pier[api]: Release v3 created by" in logs
+    assert "blue" not in logs  # config values never reach the logs
+
+
+def test_killed_process_restarts_while_others_serve(platform, deployed):
+    app, _ = deployed()
+    scale(platform, app, web=2)
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="two web")
+    client = docker.from_env()
+    victim = client.containers.list(filters={"label": ["pier.app=" + app, "pier.index=1"]})[0]
+    victim.kill()
+    # The other process keeps answering while web.1 is down. Known gap: the very first
+    # request after the kill can still get a 502 (Caddy's dial to the vanished address
+    # times out and is not retried); every request after it goes to web.2.
+    replies = [platform.get(app) for _ in range(10)]
+    assert [r.status_code for r in replies[1:]] == [200] * 9, [r.text[:80] for r in replies]
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="web.1 restarted")
+    web1 = next(d for d in platform.api.get(f"/apps/{app}/dynos").json() if d["name"] == "web.1")
+    assert web1["restarts"] >= 1
+    logs = platform.api.get(f"/apps/{app}/log-stream", params={"source": "pier"}).text
+    assert "Process exited" in logs or "crashed" in logs
+
+
+def test_deploy_under_load_has_no_failed_requests(platform, deployed):
+    app, _ = deployed("v-one")
+    failures, codes, stop = [], [], threading.Event()
+
+    def load():
+        with httpx.Client(timeout=10) as client:
+            for _ in range(3000):  # bounded; the deploy below ends it much earlier
+                if stop.is_set():
+                    return
+                try:
+                    response = client.get(
+                        f"http://127.0.0.1:{platform.router_port}/",
+                        headers={"Host": f"{app}.localhost"},
+                    )
+                    codes.append(response.status_code)
+                    if response.status_code != 200:
+                        failures.append(response.status_code)
+                except httpx.HTTPError as e:
+                    failures.append(repr(e))
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    _, result = deployed("v-two", app=app)
+    wait_for(lambda: platform.get(app).text.startswith("v-two"), message="v-two serving")
+    time.sleep(2)
+    stop.set()
+    loader.join()
+    assert result.returncode == 0, result.stderr
+    assert len(codes) > 20
+    assert failures == []
+
+
+def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, deployed):
+    app, _ = deployed("v-good")
+    _, result = deployed("v-bad", app=app, procfile="web: sleep 100000\n")
+    assert result.returncode != 0
+    assert "failed" in result.stderr and "previous release keeps serving" in result.stderr
+    assert platform.get(app).text.startswith("v-good")
+    latest = platform.api.get(f"/apps/{app}/releases").json()[0]
+    assert latest["status"] == "failed"
