@@ -44,7 +44,7 @@ def run(
     """
     name = env.app(app)
     line = shlex.join(command)
-    path = api_path("apps", name, "dynos")
+    path = api_path("apps", name, "dynos", "run")
     body = {"command": line, "attach": not detach, "size": size}
     client = env.client()
     click.echo(f"Running {line} on {name}... ", nl=False, err=True)

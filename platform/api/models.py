@@ -143,3 +143,15 @@ class Domain(models.Model):
 
     class Meta:
         ordering = ["hostname"]
+
+
+class Drain(models.Model):
+    """A log drain: where the app's log lines are also delivered (syslog or HTTPS)."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="drains")
+    url = models.CharField(max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["app", "url"], name="unique_drain")]

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from api.models import ApiToken, App, Build, Domain, Formation, Release
+from api.models import ApiToken, App, Build, Domain, Drain, Formation, Release
 from api.selectors import app_git_url, app_web_url, release_current
 
 
@@ -121,3 +121,9 @@ class DynoSerializer(serializers.Serializer):
     release = serializers.DictField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
     restarts = serializers.IntegerField()
+
+
+class DrainSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Drain
+        fields = ["id", "url", "created_at"]

@@ -2,6 +2,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from api import views
+from api.oneoff_views import oneoff_create
 from logs.views import log_stream
 
 APP = "apps/<str:app>"
@@ -20,6 +21,7 @@ urlpatterns = [
     path(f"{APP}/releases/<str:version>", views.ReleaseDetailView.as_view(), name="release"),
     path(f"{APP}/formation", views.FormationView.as_view(), name="formation"),
     path(f"{APP}/dynos", views.DynoListView.as_view(), name="dynos"),
+    path(f"{APP}/dynos/run", oneoff_create, name="dynos-run"),
     path(f"{APP}/dynos/restart", views.DynoRestartView.as_view(), name="dynos-restart"),
     path(f"{APP}/builds", views.BuildListView.as_view(), name="builds"),
     path(f"{APP}/builds/<str:build_id>", views.BuildDetailView.as_view(), name="build"),
@@ -30,6 +32,9 @@ urlpatterns = [
     path(f"{APP}/log-stream", log_stream, name="log-stream"),
     path(f"{APP}/domains", views.DomainListView.as_view(), name="domains"),
     path(f"{APP}/domains/<str:hostname>", views.DomainDetailView.as_view(), name="domain"),
+    path(f"{APP}/drains", views.DrainListView.as_view(), name="drains"),
+    # <path:> because a drain URL arrives percent-encoded and Django decodes its slashes.
+    path(f"{APP}/drains/<path:url>", views.DrainDetailView.as_view(), name="drain"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),
     path(
         f"{APP}/collaborators/<str:email>",

@@ -10,7 +10,16 @@ from rest_framework.views import APIView
 
 from api import selectors, serializers
 from api.errors import Invalid
-from api.services import apps, collaborators, config, domains, formation, releases, tokens
+from api.services import (
+    apps,
+    collaborators,
+    config,
+    domains,
+    drains,
+    formation,
+    releases,
+    tokens,
+)
 from builds.logstream import read_file
 from builds.paths import build_output_path
 
@@ -207,6 +216,21 @@ class DomainListView(AppScopedView):
 class DomainDetailView(AppScopedView):
     def delete(self, request, app, hostname):
         domains.domain_remove(app=self.app(), hostname=hostname)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DrainListView(AppScopedView):
+    def get(self, request, app):
+        return Response(serializers.DrainSerializer(self.app().drains.all(), many=True).data)
+
+    def post(self, request, app):
+        drain = drains.drain_add(app=self.app(), url=_body(request).get("url"))
+        return Response(serializers.DrainSerializer(drain).data, status=201)
+
+
+class DrainDetailView(AppScopedView):
+    def delete(self, request, app, url):
+        drains.drain_remove(app=self.app(), url=url)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -8,16 +8,19 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from api.errors import Conflict
 from api.models import App, Build, Release
 from api.selectors import config_current
 from api.services.releases import release_create
-from builds import images, release_phase
+from builds import images
 from builds.logstream import BuildLogWriter
 from builds.paths import build_dir, build_output_path
 from pier.redis import get_redis
+from pier.runtime_config import runtime_backend
+from runtime.desired import DesiredApp
 
 log = logging.getLogger(__name__)
 ACTIVE = (Build.Status.PENDING, Build.Status.BUILDING)
@@ -120,13 +123,7 @@ def _build_and_release(*, build: Build, out) -> None:
         raise BuildAborted("The push was interrupted, so this build is not released. Push again.")
     if "release" in result.process_types:
         out("-----> Running release command...")
-        code = release_phase.run(
-            image=result.image,
-            command=result.process_types["release"],
-            env=config.values,
-            log=out,
-            timeout=settings.PIER_BUILD_TIMEOUT,
-        )
+        code = _release_phase(app=app, image=result.image, config=config, build=build, out=out)
         if code != 0:
             _release_failed(build=build, config=config, code=code)
             return
@@ -140,6 +137,24 @@ def _build_and_release(*, build: Build, out) -> None:
     )
     out(f"-----> Built v{release.version}")
     images.prune(app=app.name, keep=_images_to_keep(app=app))
+
+
+def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
+    """Run the `release:` process in a one-off container of the new image; return its status."""
+    version = (app.releases.aggregate(v=Max("version"))["v"] or 0) + 1
+    desired = DesiredApp(name=app.name, release=version, image=image, env=dict(config.values))
+
+    def output(chunk: bytes) -> None:
+        for line in chunk.decode("utf-8", "replace").splitlines():
+            out(f"       {line}")
+
+    return runtime_backend().run_oneoff(
+        desired,
+        build.process_types["release"],
+        output=output,
+        timeout=settings.PIER_BUILD_TIMEOUT,
+        dyno="release.1",
+    )
 
 
 def _release_failed(*, build: Build, config, code: int) -> None:

@@ -10,9 +10,9 @@ import weakref
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.http import JsonResponse, StreamingHttpResponse
+from django.http import StreamingHttpResponse
 
-from api.authentication import token_user
+from api.async_auth import json_error, request_user
 from api.errors import NotFound
 from api.selectors import app_get
 from logs.reader import LogFilter, history, tail
@@ -27,18 +27,6 @@ def _redis() -> aioredis.Redis:
     if loop not in _clients:
         _clients[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
     return _clients[loop]
-
-
-def _error(status: int, error_id: str, message: str) -> JsonResponse:
-    return JsonResponse({"id": error_id, "message": message}, status=status)
-
-
-async def _user(request):
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return await sync_to_async(token_user)(token.strip())
-    user = await request.auser()
-    return user if user.is_authenticated else None
 
 
 def _params(request) -> tuple[int, bool, LogFilter]:
@@ -56,18 +44,16 @@ def _params(request) -> tuple[int, bool, LogFilter]:
 
 
 async def log_stream(request, app: str):
-    user = await _user(request)
+    user = await request_user(request)
     if user is None:
-        response = _error(401, "unauthorized", "missing or invalid API token: run `pier login`")
-        response["WWW-Authenticate"] = "Bearer"
-        return response
+        return json_error(401, "unauthorized", "missing or invalid API token: run `pier login`")
     try:
         await sync_to_async(app_get)(user=user, name=app)
         lines, follow, flt = _params(request)
     except NotFound as e:
-        return _error(404, "not_found", e.message)
+        return json_error(404, "not_found", e.message)
     except ValueError as e:
-        return _error(422, "invalid_params", str(e))
+        return json_error(422, "invalid_params", str(e))
     sse = "text/event-stream" in request.headers.get("Accept", "")
     resume_from = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     body = _events(app, lines, follow, flt, sse, resume_from)

@@ -8,4 +8,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pier.settings")
 
 app = Celery("pier")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["builds"])
+app.autodiscover_tasks(["builds", "api"])

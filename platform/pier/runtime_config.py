@@ -26,3 +26,9 @@ def router_options() -> dict:
 
 def backend_options() -> dict:
     return {"labels": {"pier.platform": platform_label()}}
+
+
+def runtime_backend():
+    from runtime.backends import load_backend
+
+    return load_backend(settings.PIER_RUNTIME_BACKEND, **backend_options())

@@ -72,6 +72,7 @@ class BaseBackend:
         memory_mb: int = 512,
         timeout: float | None = None,
         env: dict[str, str] | None = None,
+        dyno: str | None = None,
     ) -> int:
         """Run a one-off process (``pier run``, the release phase) to completion.
 
@@ -80,3 +81,7 @@ class BaseBackend:
         processes never show up in :meth:`list_processes`.
         """
         raise NotImplementedError("a backend must provide run_oneoff(app, command)")
+
+    def stop_oneoff(self, app: str, dyno: str) -> None:
+        """Kill the one-off process ``dyno`` (e.g. ``run.1234``) of ``app`` if it runs."""
+        raise NotImplementedError("a backend must provide stop_oneoff(app, dyno)")

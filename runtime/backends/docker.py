@@ -260,8 +260,9 @@ class Backend(BaseBackend):
         memory_mb: int = 512,
         timeout: float | None = None,
         env: dict[str, str] | None = None,
+        dyno: str | None = None,
     ) -> int:
-        dyno = f"run.{secrets.randbelow(9000) + 1000}"
+        dyno = dyno or oneoff_name()
         kwargs = self._run_kwargs(app, dyno, memory_mb)
         kwargs["environment"].update(env or {})
         labels = {**self.labels, "pier.app": app.name, "pier.release": str(app.release),
@@ -287,6 +288,13 @@ class Backend(BaseBackend):
                 if killer:
                     killer.cancel()
                 container.remove(force=True)
+
+    def stop_oneoff(self, app: str, dyno: str) -> None:
+        """Kill a running one-off process (its caller went away)."""
+        with _engine():
+            filters = {"label": [f"pier.app={app}", f"pier.oneoff={dyno}"]}
+            for container in self.client.containers.list(filters=filters):
+                self._kill_quietly(container)
 
     @staticmethod
     def _kill_quietly(container) -> None:
@@ -321,3 +329,7 @@ def block_host_access(iface: str) -> bool:
         logger.warning("could not isolate %s from the host: %s", iface, added.stderr.strip())
         return False
     return True
+
+
+def oneoff_name() -> str:
+    return f"run.{secrets.randbelow(9000) + 1000}"

@@ -61,11 +61,16 @@ class Backend(BaseBackend):
         return bool(current and current.state == "up"
                     and self.images[status.container_id] not in self.unhealthy_images)
 
-    def run_oneoff(self, app, command, *, output=None, memory_mb=512, timeout=None, env=None):
+    def run_oneoff(
+        self, app, command, *, output=None, memory_mb=512, timeout=None, env=None, dyno=None
+    ):
         self.log.append(("run", f"{app.name} {command}"))
         if output:
             output(f"ran {command}\n".encode())
         return 0
+
+    def stop_oneoff(self, app: str, dyno: str) -> None:
+        self.log.append(("stop", f"{app} {dyno}"))
 
     def crash(self, app: str, name: str, exit_code: int = 1, oom: bool = False) -> None:
         """Make the running process ``name`` (e.g. ``web.1``) of ``app`` exit."""

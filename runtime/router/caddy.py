@@ -102,6 +102,11 @@ def _app_route(route: Route, **options: float) -> dict[str, Any]:
         {"handler": "log_append", "key": "pier_app", "value": route.app},
         {"handler": "log_append", "key": "request_id",
          "value": "{http.request.header.X-Request-Id}"},
+        # Which process answered and how long it took, for the router's log lines.
+        {"handler": "log_append", "key": "upstream",
+         "value": "{http.reverse_proxy.upstream.hostport}"},
+        {"handler": "log_append", "key": "upstream_duration",
+         "value": "{http.reverse_proxy.upstream.duration_ms}"},
     ]
     return {
         "match": [{"host": list(route.hosts)}],

@@ -1,8 +1,13 @@
 """The runtime and router end to end: real pushes, real containers, real Caddy."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import docker
 import httpx
@@ -152,3 +157,36 @@ def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, dep
     assert platform.get(app).text.startswith("v-good")
     latest = platform.api.get(f"/apps/{app}/releases").json()[0]
     assert latest["status"] == "failed"
+
+
+def pier(platform, *args: str) -> subprocess.CompletedProcess:
+    """Run the real `pier` command against the platform."""
+    env = {**os.environ, "PIER_API_URL": platform.url, "PIER_API_KEY": platform.token}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "pier"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_pier_run_streams_output_and_exit_code(platform, deployed):
+    app, _ = deployed()
+    platform.api.patch(f"/apps/{app}/config-vars", json={"COLOR": "green"})
+    result = pier(platform, "run", "-a", app, "--", "sh", "-c", 'echo "hi $COLOR $DYNO"; exit 3')
+    assert result.returncode == 3, result.stderr
+    assert result.stdout.startswith("hi green run.")
+    ps = pier(platform, "ps", "-a", app, "--json")
+    assert all(not d["name"].startswith("run.") for d in json.loads(ps.stdout))
+
+
+def test_failing_release_phase_keeps_previous_release(platform, deployed):
+    app, _ = deployed("v-first")
+    procfile = APP_SERVER.format(text="v-second") + "release: echo migrating; exit 4\n"
+    _, result = deployed("v-second", app=app, procfile=procfile)
+    assert result.returncode != 0
+    assert "migrating" in result.stderr
+    assert "Release command exited with status 4" in result.stderr
+    assert platform.get(app).text.startswith("v-first")
+    assert platform.api.get(f"/apps/{app}/releases").json()[0]["status"] == "failed"

@@ -34,13 +34,14 @@ def config_update(*, app: App, changes: dict, user) -> dict[str, str]:
         unset_keys = sorted(k for k, v in changes.items() if v is None and k in current)
         config = Config.objects.create(app=app, values=updated, creator=user)
         running = release_current(app=app)
+        build = running.build if running else None
         release_create(
             app=app,
-            build=running.build if running else None,
+            build=build,
             config=config,
             description=_describe(set_keys, unset_keys),
             user=user,
             # With code to run, the new config goes live only once the runtime restarts it.
-            status=Release.Status.PENDING if running else Release.Status.SUCCEEDED,
+            status=Release.Status.PENDING if build else Release.Status.SUCCEEDED,
         )
     return updated

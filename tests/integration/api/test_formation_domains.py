@@ -102,3 +102,22 @@ def test_openapi_schema_lists_the_endpoints(api):
         "/api/apps/{app}/domains",
     ]:
         assert path in paths
+
+
+def test_drains(api, app, make_user, client_for):
+    url = "syslog+tls://Logs.Example.test:6514"
+    created = api.post("/api/apps/procs/drains", {"url": url}, format="json")
+    assert created.status_code == 201
+    stored = created.json()["url"]
+    assert api.post("/api/apps/procs/drains", {"url": url}, format="json").status_code == 409
+    for bad in ["ftp://x.test", "syslog://", "not a url", ""]:
+        response = api.post("/api/apps/procs/drains", {"url": bad}, format="json")
+        assert response.status_code == 422, bad
+        assert "invalid drain URL" in response.json()["message"]
+    stranger = client_for(make_user("stranger@example.com"))
+    assert stranger.get("/api/apps/procs/drains").status_code == 404
+    assert [d["url"] for d in api.get("/api/apps/procs/drains").json()] == [stored]
+    from urllib.parse import quote
+
+    assert api.delete(f"/api/apps/procs/drains/{quote(stored, safe='')}").status_code == 204
+    assert api.get("/api/apps/procs/drains").json() == []

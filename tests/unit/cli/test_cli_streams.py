@@ -185,7 +185,7 @@ def test_plain_logs_that_drop_midway_exit_4(run, api):
 
 # --- pier run -------------------------------------------------------------------------
 
-DYNOS = "apps/demo/dynos"
+DYNOS = "apps/demo/dynos/run"
 
 
 def ndjson(*messages) -> list[bytes]:

@@ -1,0 +1,93 @@
+"""POST /api/apps/{app}/dynos/run: `pier run`, its output streamed back as NDJSON.
+
+Async, so that a long one-off process holds no thread of the web process.
+"""
+
+import asyncio
+import json
+
+from asgiref.sync import sync_to_async
+from django.http import JsonResponse, StreamingHttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from api.async_auth import json_error
+from api.authentication import token_user
+from api.errors import PierError
+from api.selectors import app_get
+from api.services.oneoff import oneoff_prepare, oneoff_run, oneoff_stop
+from api.tasks import oneoff_detached_task
+
+
+def _line(**fields) -> str:
+    return json.dumps(fields) + "\n"
+
+
+@sync_to_async
+def _prepare(token: str, app_name: str, body: dict):
+    user = token_user(token)
+    if user is None:
+        return None
+    app = app_get(user=user, name=app_name)
+    return oneoff_prepare(app=app, command=body.get("command"), size=body.get("size"))
+
+
+# Bearer tokens only (no session cookie is accepted here), so CSRF cannot apply.
+@csrf_exempt
+async def oneoff_create(request, app: str):
+    if request.method != "POST":
+        return json_error(405, "method_not_allowed", "use POST")
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    try:
+        body = json.loads(request.body or b"{}")
+        if not isinstance(body, dict):
+            raise ValueError
+    except ValueError:
+        return json_error(400, "bad_request", "request body must be a JSON object")
+    try:
+        prepared = await _prepare(token.strip(), app, body) if scheme.lower() == "bearer" else None
+    except PierError as e:
+        return json_error(e.status, e.id, e.message)
+    if prepared is None:
+        return json_error(401, "unauthorized", "missing or invalid API token: run `pier login`")
+    desired, memory, dyno = prepared
+    command = body["command"]
+    if not body.get("attach", True):
+        oneoff_detached_task.delay(app, command, memory, dyno)
+        message = f"Running `{command}` on {app}: up, {dyno}"
+        return JsonResponse({"name": dyno, "message": message}, status=202)
+    stream = _run_streaming(desired, command, memory, dyno)
+    return StreamingHttpResponse(stream, content_type="application/x-ndjson")
+
+
+async def _run_streaming(desired, command: str, memory: int, dyno: str):
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue = asyncio.Queue()
+
+    def put(kind, value) -> None:
+        loop.call_soon_threadsafe(queue.put_nowait, (kind, value))
+
+    def work() -> None:
+        try:
+            code = oneoff_run(
+                desired=desired,
+                command=command,
+                memory_mb=memory,
+                dyno=dyno,
+                output=lambda chunk: put("output", chunk),
+            )
+            put("exit_code", code)
+        except Exception as e:  # noqa: BLE001 - reported to the caller, who sees nothing else
+            put("error", f"could not run the process: {e}")
+
+    worker = loop.run_in_executor(None, work)
+    try:
+        while True:
+            kind, value = await queue.get()
+            if kind == "output":
+                yield _line(output=value.decode("utf-8", "replace"))
+                continue
+            yield _line(**{kind: value})
+            return
+    finally:
+        if not worker.done():  # the client went away: don't leave the process running
+            await loop.run_in_executor(None, lambda: oneoff_stop(app_name=desired.name, dyno=dyno))

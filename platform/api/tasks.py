@@ -1,0 +1,35 @@
+from celery import shared_task
+from django.conf import settings
+
+from api.desired import desired_app
+from api.models import App
+from api.services.oneoff import oneoff_run
+from pier.redis import get_redis
+from runtime import applog
+
+
+@shared_task(name="api.oneoff_detached")
+def oneoff_detached_task(app_name: str, command: str, memory_mb: int, dyno: str) -> int:
+    """Run `pier run --detach`: the output goes to the app's log stream as app[run.N]."""
+    desired = desired_app(app=App.objects.get(name=app_name))
+    pending = b""
+
+    def output(chunk: bytes) -> None:
+        nonlocal pending
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            applog.append(
+                get_redis(),
+                app_name,
+                source="app",
+                dyno=dyno,
+                message=line,
+                maxlen=settings.PIER_LOG_BUFFER,
+            )
+
+    code = oneoff_run(
+        desired=desired, command=command, memory_mb=memory_mb, dyno=dyno, output=output
+    )
+    if pending:
+        output(b"\n")
+    return code
