@@ -4,6 +4,8 @@ import logging
 import signal
 import threading
 
+import docker
+import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
@@ -11,8 +13,11 @@ from django.db import close_old_connections
 from api.desired import desired_state
 from api.models import Release
 from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
+from api.services.drains import drains_by_app
 from pier import runtime_config
 from runtime.backends import load_backend
+from runtime.drains import DrainManager
+from runtime.logship import AccessLogTail, Shipper
 from runtime.loop import redis_event_sink, run_forever
 from runtime.reconciler import Reconciler
 from runtime.router import load_router
@@ -62,10 +67,34 @@ class Command(BaseCommand):
         # Stopping the runtime stops nothing of the apps: it only ends the loop.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
+        shipping = self._start_log_shipping(stop)
         log.info("runtime started; router on :%s", settings.PIER_ROUTER_PORT)
-        run_forever(
-            source,
-            ReportingReconciler(reconciler, backend),
-            redis_url=settings.REDIS_URL,
-            stop=stop,
+        try:
+            run_forever(
+                source,
+                ReportingReconciler(reconciler, backend),
+                redis_url=settings.REDIS_URL,
+                stop=stop,
+            )
+        finally:
+            for part in shipping:
+                part.stop()
+
+    def _start_log_shipping(self, stop: threading.Event) -> list:
+        """Ship app output and router lines into the log streams, and the streams to drains."""
+        client = redis.Redis.from_url(settings.REDIS_URL)
+        shipper = Shipper(
+            docker.from_env(), client, labels=runtime_config.backend_options()["labels"]
         )
+        shipper.start()
+        access_log = runtime_config.router_options()["access_log"]
+        tail = AccessLogTail(access_log, shipper.writer, client, dyno_for=shipper.dyno_for)
+        threading.Thread(target=tail.run, args=(stop,), daemon=True, name="router-log").start()
+
+        def drains_source():
+            close_old_connections()
+            return drains_by_app()
+
+        drains = DrainManager(client, drains_source)
+        drains.start()
+        return [drains, shipper]
