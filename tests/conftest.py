@@ -1,9 +1,13 @@
 """Fixtures shared by every suite: users with real API tokens, a client, a real Redis."""
+
 import os
+import socket
 import subprocess
+import threading
 import time
 
 import pytest
+import uvicorn
 from rest_framework.test import APIClient
 
 
@@ -86,3 +90,30 @@ def redis_client(redis_url, settings):
     client = get_redis()
     yield client
     get_redis.cache_clear()
+
+
+@pytest.fixture
+def asgi_server(redis_client, transactional_db):
+    """Serve Django's ASGI app with uvicorn in a thread (live_server is WSGI: no streaming)."""
+    from pier.asgi import application
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        application,
+        lifespan="off",
+        log_level="warning",
+        timeout_graceful_shutdown=2,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+    sock.close()

@@ -1,4 +1,4 @@
-"""The Logs tab: a placeholder until log streams exist."""
+"""The Logs tab: a live tail of the app's log stream (SSE from the log-stream endpoint)."""
 
 from django.views.decorators.http import require_GET
 

@@ -8,13 +8,10 @@ reconnect then goes to the real server with Last-Event-ID, which must resume wit
 and no repeat, including the lines written while the client was away.
 """
 
-import socket
 import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from cli.commands import logs as logs_module
@@ -26,29 +23,8 @@ APP = "tailed-app"
 
 
 @pytest.fixture
-def asgi_url(pier_server, redis_client):
-    from pier.asgi import application
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        application,
-        lifespan="off",
-        log_level="warning",
-        timeout_graceful_shutdown=2,
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-    sock.close()
+def asgi_url(pier_server, asgi_server):
+    return asgi_server
 
 
 def write(redis_client, message: str, dyno: str = "web.1") -> None:

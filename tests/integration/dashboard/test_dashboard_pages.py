@@ -100,9 +100,10 @@ def test_unknown_build_is_not_found(web, live_app):
     assert web.get(url).status_code == 404
 
 
-def test_logs_tab_says_plainly_that_live_logs_are_not_there_yet(web, app):
+def test_logs_tab_tails_the_apps_log_stream(web, app):
     body = web.get(reverse("dashboard:logs", kwargs={"app": "shop"})).content.decode()
-    assert "log-streams feature" in body
+    assert 'data-stream="/api/apps/shop/log-stream"' in body
+    assert "dashboard/logs.js" in body
 
 
 def test_account_page_lists_active_tokens(web, user):

@@ -64,7 +64,9 @@ def test_image(docker_client):
         pytest.skip("needs a static busybox on the host: apt-get install busybox-static")
     repository, tag = IMAGE.split(":")
     docker_client.api.import_image_from_data(
-        _busybox_tar(busybox), repository=repository, tag=tag,
+        _busybox_tar(busybox),
+        repository=repository,
+        tag=tag,
         changes=['CMD ["/bin/sh"]'],
     )
     return IMAGE
@@ -83,8 +85,14 @@ def caddy(tmp_path_factory):
     admin, port = f"127.0.0.1:{free_port()}", free_port()
     access_log = str(tmp / "access.log")
     log = open(tmp / "caddy.log", "wb")  # noqa: SIM115 - closed at teardown
-    process = start_caddy(tmp / "caddy.json", admin=admin, listen=f"127.0.0.1:{port}",
-                          access_log=access_log, stdout=log, stderr=log)
+    process = start_caddy(
+        tmp / "caddy.json",
+        admin=admin,
+        listen=f"127.0.0.1:{port}",
+        access_log=access_log,
+        stdout=log,
+        stderr=log,
+    )
     yield admin, port, access_log
     process.terminate()
     process.wait(10)
@@ -98,8 +106,11 @@ def session_label():
 
 @pytest.fixture
 def backend(docker_client, test_image, session_label):
-    backend = Backend(client=docker_client, labels={"pier.test": session_label},
-                      name_prefix=f"pier-test-{session_label}-")
+    backend = Backend(
+        client=docker_client,
+        labels={"pier.test": session_label},
+        name_prefix=f"pier-test-{session_label}-",
+    )
     yield backend
     remove_labelled(docker_client, session_label)
 

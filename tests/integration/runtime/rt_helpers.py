@@ -16,9 +16,14 @@ SERVE = (
 
 def make_app(name, release=1, web=1, command=SERVE, boot_timeout=20.0, image=IMAGE, **kw):
     return DesiredApp(
-        name=name, release=release, image=image, env={"RELEASE": str(release)},
+        name=name,
+        release=release,
+        image=image,
+        env={"RELEASE": str(release)},
         formation=(ProcessSpec("web", web, command, memory_mb=64, max_processes=64),),
-        healthcheck=HealthCheck(boot_timeout=boot_timeout), stop_grace=2.0, **kw,
+        healthcheck=HealthCheck(boot_timeout=boot_timeout),
+        stop_grace=2.0,
+        **kw,
     )
 
 

@@ -46,9 +46,14 @@ def upstream():
 def unix_caddy(tmp_path):
     admin, port = f"unix/{tmp_path}/admin.sock", free_port()
     with open(tmp_path / "caddy.log", "wb") as log:
-        process = start_caddy(tmp_path / "caddy.json", admin=admin,
-                              listen=f"127.0.0.1:{port}", access_log="discard",
-                              stdout=log, stderr=log)
+        process = start_caddy(
+            tmp_path / "caddy.json",
+            admin=admin,
+            listen=f"127.0.0.1:{port}",
+            access_log="discard",
+            stdout=log,
+            stderr=log,
+        )
         yield admin, port
         process.terminate()
         process.wait(10)
@@ -56,8 +61,13 @@ def unix_caddy(tmp_path):
 
 def test_unix_admin_reapply_and_pages(unix_caddy, upstream, tmp_path):
     admin, port = unix_caddy
-    router = Router(admin=admin, listen=f"127.0.0.1:{port}", access_log="discard",
-                    config_file=tmp_path / "caddy.json", refresh=0)
+    router = Router(
+        admin=admin,
+        listen=f"127.0.0.1:{port}",
+        access_log="discard",
+        config_file=tmp_path / "caddy.json",
+        refresh=0,
+    )
     routes = [
         Route("echo", ["echo.localhost", "www.example.test"], [upstream]),
         Route("idle", ["idle.localhost"], []),

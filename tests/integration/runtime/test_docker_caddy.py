@@ -75,8 +75,11 @@ def test_apps_cannot_reach_services_on_the_host(backend, docker_client, test_ima
         port = listener.getsockname()[1]
         probe = f"nc -w 2 {gateway} {port} </dev/null && echo reached || echo blocked"
         output = docker_client.containers.run(
-            test_image, ["sh", "-c", probe],
-            network="pier-apps", remove=True, labels={"pier.test": backend.labels["pier.test"]},
+            test_image,
+            ["sh", "-c", probe],
+            network="pier-apps",
+            remove=True,
+            labels={"pier.test": backend.labels["pier.test"]},
         )
     assert output.strip() == b"blocked"
 
@@ -198,23 +201,28 @@ def test_maintenance_page(reconciler, caddy):
 def test_request_id_is_passed_to_the_app(reconciler, backend, caddy, docker_client):
     _, port, _ = caddy
     # busybox httpd runs CGI scripts: one that echoes the request headers it got.
-    script = ('mkdir -p /tmp/www/cgi-bin && printf \'#!/bin/sh\\necho "Content-Type: '
-              'text/plain"\\necho\\nenv\\n\' > /tmp/www/cgi-bin/env && '
-              "chmod +x /tmp/www/cgi-bin/env && exec httpd -f -p $PORT -h /tmp/www")
+    script = (
+        "mkdir -p /tmp/www/cgi-bin && printf '#!/bin/sh\\necho \"Content-Type: "
+        "text/plain\"\\necho\\nenv\\n' > /tmp/www/cgi-bin/env && "
+        "chmod +x /tmp/www/cgi-bin/env && exec httpd -f -p $PORT -h /tmp/www"
+    )
     converge(reconciler, [make_app("rt-headers", command=script)])
     text = get(port, "rt-headers.localhost", "/cgi-bin/env").text
     assert "HTTP_X_REQUEST_ID=" in text
     assert "HTTP_X_FORWARDED_FOR=127.0.0.1" in text
     with httpx.Client() as client:
-        mine = client.get(f"http://127.0.0.1:{port}/cgi-bin/env",
-                          headers={"Host": "rt-headers.localhost", "X-Request-Id": "abc-123"})
+        mine = client.get(
+            f"http://127.0.0.1:{port}/cgi-bin/env",
+            headers={"Host": "rt-headers.localhost", "X-Request-Id": "abc-123"},
+        )
     assert "HTTP_X_REQUEST_ID=abc-123" in mine.text
 
 
 def test_oneoff_streams_output_and_returns_status(backend):
     chunks = []
-    status = backend.run_oneoff(make_app("rt-oneoff"), "echo hi from $DYNO; exit 3",
-                                output=chunks.append)
+    status = backend.run_oneoff(
+        make_app("rt-oneoff"), "echo hi from $DYNO; exit 3", output=chunks.append
+    )
     assert status == 3
     assert b"".join(chunks).startswith(b"hi from run.")
     assert backend.list_processes("rt-oneoff") == []

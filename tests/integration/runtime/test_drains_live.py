@@ -118,14 +118,19 @@ def test_syslog_drain_delivers_rfc5424_frames_in_order(redis_client, app, manage
         drains = manager({app: [f"syslog://127.0.0.1:{listener.port}"]})
         wait_until_started(drains)
         write(redis_client, app, [f"hello {i} wörld" for i in range(200)])
-        messages = wait_for(lambda: len(m := listener.messages()) >= 200 and m,
-                            what="200 syslog messages")
+        messages = wait_for(
+            lambda: len(m := listener.messages()) >= 200 and m, what="200 syslog messages"
+        )
         assert len(messages) == 200
         assert re.fullmatch(
             rb"<190>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00 "
-            + app.encode() + rb" app web\.1 - - hello 0 w\xc3\xb6rld", messages[0])
+            + app.encode()
+            + rb" app web\.1 - - hello 0 w\xc3\xb6rld",
+            messages[0],
+        )
         assert [m.rsplit(b" - - ", 1)[1] for m in messages] == [
-            f"hello {i} wörld".encode() for i in range(200)]
+            f"hello {i} wörld".encode() for i in range(200)
+        ]
     finally:
         listener.close()
 
@@ -137,10 +142,26 @@ def tls_files(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tls")
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
     )
     return cert, key
 
@@ -152,8 +173,7 @@ def test_syslog_tls_drain_verifies_and_delivers(redis_client, app, manager, tls_
     listener = SyslogListener(server)
     try:
         client = ssl.create_default_context(cafile=str(cert))
-        drains = manager({app: [f"syslog+tls://127.0.0.1:{listener.port}"]},
-                         ssl_context=client)
+        drains = manager({app: [f"syslog+tls://127.0.0.1:{listener.port}"]}, ssl_context=client)
         wait_until_started(drains)
         write(redis_client, app, ["secret 1", "secret 2"])
         messages = wait_for(lambda: len(m := listener.messages()) >= 2 and m, what="TLS")
@@ -184,8 +204,10 @@ def test_http_drain_posts_logplex_batches(redis_client, app, manager):
         drains = manager({app: [url]}, batch=100)
         wait_until_started(drains)
         write(redis_client, app, [f"line {i}" for i in range(250)])
-        wait_for(lambda: sum(int(h["Logplex-Msg-Count"]) for h, _ in Collector.posts) >= 250,
-                 what="250 lines posted")
+        wait_for(
+            lambda: sum(int(h["Logplex-Msg-Count"]) for h, _ in Collector.posts) >= 250,
+            what="250 lines posted",
+        )
         assert len(Collector.posts) >= 3  # batches of at most 100
         received = []
         for headers, body in Collector.posts:
@@ -208,8 +230,10 @@ def test_a_dead_drain_does_not_hold_up_a_live_one(redis_client, app, manager):
     closed.close()
     listener = SyslogListener()
     try:
-        drains = manager({app: [f"syslog://127.0.0.1:{dead_port}",
-                                f"syslog://127.0.0.1:{listener.port}"]}, limit=50)
+        drains = manager(
+            {app: [f"syslog://127.0.0.1:{dead_port}", f"syslog://127.0.0.1:{listener.port}"]},
+            limit=50,
+        )
         wait_until_started(drains)
         start = time.monotonic()
         write(redis_client, app, [f"m{i}" for i in range(100)])

@@ -20,9 +20,20 @@ def test_each_pass_from_a_fresh_process_converges(tmp_path, caddy, backend, sess
     desired = tmp_path / "desired.json"
     desired.write_text(desired_to_json([make_app("rt-main")]))
     command = [
-        sys.executable, "-m", "runtime", "--once", "--desired", str(desired),
-        "--caddy-admin", admin, "--router-listen", f"127.0.0.1:{port}",
-        "--access-log", access_log, "--label", f"pier.test={session_label}",
+        sys.executable,
+        "-m",
+        "runtime",
+        "--once",
+        "--desired",
+        str(desired),
+        "--caddy-admin",
+        admin,
+        "--router-listen",
+        f"127.0.0.1:{port}",
+        "--access-log",
+        access_log,
+        "--label",
+        f"pier.test={session_label}",
     ]
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

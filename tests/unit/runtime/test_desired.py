@@ -9,26 +9,35 @@ from runtime.errors import ImproperlyConfigured, Invalid
 
 def test_json_round_trip():
     app = DesiredApp(
-        name="myapp", release=3, image="pier/myapp:7", env={"A": "b"},
-        formation=(ProcessSpec("web", 2, "gunicorn app", memory_mb=256),
-                   ProcessSpec("worker", 1, "celery")),
-        domains=("www.example.test",), maintenance=True,
+        name="myapp",
+        release=3,
+        image="pier/myapp:7",
+        env={"A": "b"},
+        formation=(
+            ProcessSpec("web", 2, "gunicorn app", memory_mb=256),
+            ProcessSpec("worker", 1, "celery"),
+        ),
+        domains=("www.example.test",),
+        maintenance=True,
         healthcheck=HealthCheck(boot_timeout=10),
     )
     assert desired_from_json(desired_to_json([app])) == [app]
 
 
-@pytest.mark.parametrize("text", [
-    "not json",
-    '{"apps": {}}',
-    '[{"name": "Bad_Name", "release": 1, "image": "x"}]',
-    '[{"name": "myapp", "release": 0, "image": "x"}]',
-    '[{"name": "myapp", "release": 1, "image": "x", "formation": [{"type": "web",'
-    ' "quantity": -1}]}]',
-    '[{"name": "myapp", "release": 1, "image": "x", "colour": "red"}]',
-    '[{"name": "myapp", "release": 1, "image": "x"},'
-    ' {"name": "myapp", "release": 2, "image": "y"}]',
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        '{"apps": {}}',
+        '[{"name": "Bad_Name", "release": 1, "image": "x"}]',
+        '[{"name": "myapp", "release": 0, "image": "x"}]',
+        '[{"name": "myapp", "release": 1, "image": "x", "formation": [{"type": "web",'
+        ' "quantity": -1}]}]',
+        '[{"name": "myapp", "release": 1, "image": "x", "colour": "red"}]',
+        '[{"name": "myapp", "release": 1, "image": "x"},'
+        ' {"name": "myapp", "release": 2, "image": "y"}]',
+    ],
+)
 def test_invalid_desired_state_is_refused(text):
     with pytest.raises(Invalid):
         desired_from_json(text)

@@ -22,32 +22,40 @@ from runtime.drains import (
 )
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("syslog+tls://Logs.Example.com:6514", "syslog+tls://logs.example.com:6514"),
-    ("syslog://10.0.0.2:514", "syslog://10.0.0.2:514"),
-    ("syslog://[::1]:514/", "syslog://[::1]:514/"),
-    (" https://user:s3cret@logs.example.com/ingest?t=1 ",
-     "https://user:s3cret@logs.example.com/ingest?t=1"),
-    ("HTTP://collector:8080/", "http://collector:8080/"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("syslog+tls://Logs.Example.com:6514", "syslog+tls://logs.example.com:6514"),
+        ("syslog://10.0.0.2:514", "syslog://10.0.0.2:514"),
+        ("syslog://[::1]:514/", "syslog://[::1]:514/"),
+        (
+            " https://user:s3cret@logs.example.com/ingest?t=1 ",
+            "https://user:s3cret@logs.example.com/ingest?t=1",
+        ),
+        ("HTTP://collector:8080/", "http://collector:8080/"),
+    ],
+)
 def test_good_drain_urls_are_normalised(url, expected):
     assert validate_drain_url(url) == expected
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("", "required"),
-    ("logs.example.com:514", "scheme"),
-    ("ftp://logs.example.com", "unsupported drain URL scheme 'ftp'"),
-    ("syslog://logs.example.com", "needs a port"),
-    ("syslog+tls://u:p@logs.example.com:6514", "only syslog+tls://host:port"),
-    ("syslog://logs.example.com:514/path", "only syslog://host:port"),
-    ("https://", "has no host"),
-    ("https://under_score.example.com/", "invalid host name"),
-    ("https://-bad.example.com/", "invalid host name"),
-    ("syslog://logs.example.com:70000", "invalid port"),
-    ("syslog://logs.example.com:0", "invalid port"),
-    ("https://logs.example.com/a b", "spaces"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("", "required"),
+        ("logs.example.com:514", "scheme"),
+        ("ftp://logs.example.com", "unsupported drain URL scheme 'ftp'"),
+        ("syslog://logs.example.com", "needs a port"),
+        ("syslog+tls://u:p@logs.example.com:6514", "only syslog+tls://host:port"),
+        ("syslog://logs.example.com:514/path", "only syslog://host:port"),
+        ("https://", "has no host"),
+        ("https://under_score.example.com/", "invalid host name"),
+        ("https://-bad.example.com/", "invalid host name"),
+        ("syslog://logs.example.com:70000", "invalid port"),
+        ("syslog://logs.example.com:0", "invalid port"),
+        ("https://logs.example.com/a b", "spaces"),
+    ],
+)
 def test_bad_drain_urls_say_why(url, message):
     with pytest.raises(ValueError, match=message.replace("+", r"\+")):
         validate_drain_url(url)
@@ -58,13 +66,19 @@ def test_redact_hides_passwords():
     assert redact("syslog://h:1") == "syslog://h:1"
 
 
-LINE = LogLine(id="1-0", timestamp="2026-11-28T01:02:03.123456+00:00", source="app",
-               dyno="web.1", message="héllo wörld")
+LINE = LogLine(
+    id="1-0",
+    timestamp="2026-11-28T01:02:03.123456+00:00",
+    source="app",
+    dyno="web.1",
+    message="héllo wörld",
+)
 
 
 def test_syslog_message_is_rfc5424():
     assert syslog_message("myapp", LINE) == (
-        "<190>1 2026-11-28T01:02:03.123456+00:00 myapp app web.1 - - héllo wörld".encode())
+        "<190>1 2026-11-28T01:02:03.123456+00:00 myapp app web.1 - - héllo wörld".encode()
+    )
     odd = LogLine(id="1-0", timestamp="", source="app", dyno="", message="")
     assert syslog_message("my app", odd) == b"<190>1 - my_app app - - - "
 
@@ -124,8 +138,9 @@ def write(client, app, *messages):
 
 
 def make_drain(client, app, sender, clock, **kw):
-    return Drain(client, app, "syslog://logs.example.com:514", sender=sender, clock=clock,
-                 block=0.01, **kw)
+    return Drain(
+        client, app, "syslog://logs.example.com:514", sender=sender, clock=clock, block=0.01, **kw
+    )
 
 
 def test_a_new_drain_starts_at_the_end_and_delivers_in_order(redis_client, app):
@@ -177,7 +192,10 @@ def test_drops_beyond_the_buffer_are_counted_and_reported(redis_client, app):
     write(redis_client, app, *[f"m{i}" for i in range(5)])
     drain.step()
     assert drain.dropped_total == 2 and [line.message for _, line in drain.buffer] == [
-        "m2", "m3", "m4"]
+        "m2",
+        "m3",
+        "m4",
+    ]
     sender.fail = None
     clock.now += 60
     drain.step()
@@ -199,8 +217,9 @@ def test_a_rejected_batch_is_dropped_not_retried(redis_client, app):
     assert not drain.buffer and drain.dropped_total == 1
     sender.fail = None
     drain.step()
-    assert sender.batches == [["1 lines dropped for drain syslog://logs.example.com:514: "
-                               "it was unreachable or too slow"]]
+    assert sender.batches == [
+        ["1 lines dropped for drain syslog://logs.example.com:514: it was unreachable or too slow"]
+    ]
 
 
 def test_manager_follows_the_source_and_skips_bad_urls(redis_client, app):

@@ -152,8 +152,9 @@ def test_router_line_reads_like_herokus():
 
 def test_router_line_names_the_dyno_from_the_upstream():
     dynos = {"172.18.0.5": "web.2"}
-    _, _, message = router_line(json.loads(CADDY_UPSTREAM),
-                                lambda address: dynos.get(address.split(":")[0]))
+    _, _, message = router_line(
+        json.loads(CADDY_UPSTREAM), lambda address: dynos.get(address.split(":")[0])
+    )
     assert 'method=POST path="/a%22b"' in message
     assert "dyno=web.2 service=5ms status=201" in message
 
@@ -223,7 +224,8 @@ def test_writer_keeps_a_bounded_buffer_while_the_store_is_down_and_reports_drops
     store.down = False
     assert writer.flush() is True
     assert store.messages("a") == [("app", f"line {i}") for i in range(2, 7)] + [
-        ("pier", "2 lines dropped while the log store was unavailable")]
+        ("pier", "2 lines dropped while the log store was unavailable")
+    ]
     assert store.messages("b") == [("app", "line 0"), ("app", "line 1")]
     assert store.marks == {"c1": "t7"}
     assert writer.pending == 0 and writer.written_total == 7
@@ -241,12 +243,17 @@ def test_writer_splits_long_messages_and_batches():
 def test_writer_writes_to_a_real_redis(redis_client):
     app = f"t{uuid.uuid4().hex[:8]}"
     writer = StreamWriter(redis_client)
-    writer.put([Line(app, "app", "web.1", "2026-11-28T01:02:03.000001+00:00", "héllo \ufffd"),
-                Line(app, "app", "web.2", "2026-11-28T01:02:03.000002+00:00", "")],
-               (f"{app}-container", "2026-11-28T01:02:03.000000002Z"))
+    writer.put(
+        [
+            Line(app, "app", "web.1", "2026-11-28T01:02:03.000001+00:00", "héllo \ufffd"),
+            Line(app, "app", "web.2", "2026-11-28T01:02:03.000002+00:00", ""),
+        ],
+        (f"{app}-container", "2026-11-28T01:02:03.000000002Z"),
+    )
     assert writer.flush()
-    entries = [applog.LogLine.from_entry(i, f) for i, f in
-               redis_client.xrange(applog.stream_key(app))]
+    entries = [
+        applog.LogLine.from_entry(i, f) for i, f in redis_client.xrange(applog.stream_key(app))
+    ]
     assert [line.format() for line in entries] == [
         "2026-11-28T01:02:03.000001+00:00 app[web.1]: héllo \ufffd",
         "2026-11-28T01:02:03.000002+00:00 app[web.2]: ",

@@ -47,21 +47,25 @@ def reconciler(backend, router, clock, events):
 
 
 def make_reconciler(backend, router, clock, events):
-    return Reconciler(backend, router, clock=clock, events=events.append,
-                      executor=SyncExecutor())
+    return Reconciler(backend, router, clock=clock, events=events.append, executor=SyncExecutor())
 
 
 def app(release=1, web=1, worker=0, image=None, **kwargs):
     formation = [ProcessSpec("web", web, "serve"), ProcessSpec("worker", worker, "work")]
     return DesiredApp(
-        name="myapp", release=release, image=image or f"pier/myapp:{release}",
-        env={"A": "1"}, formation=tuple(formation), **kwargs,
+        name="myapp",
+        release=release,
+        image=image or f"pier/myapp:{release}",
+        env={"A": "1"},
+        formation=tuple(formation),
+        **kwargs,
     )
 
 
 def running(backend, release=None):
     return sorted(
-        f"v{p.release} {p.name}" for p in backend.list_processes()
+        f"v{p.release} {p.name}"
+        for p in backend.list_processes()
         if release is None or p.release == release
     )
 
@@ -81,8 +85,9 @@ def test_first_deploy_starts_formation_and_routes_web(reconciler, backend, route
     assert running(backend) == ["v1 web.1", "v1 web.2", "v1 worker.1"]
     route = router.routes[0]
     assert route.hosts == ("myapp.localhost",)
-    assert route.upstreams == tuple(sorted(
-        p.address for p in backend.list_processes() if p.type == "web"))
+    assert route.upstreams == tuple(
+        sorted(p.address for p in backend.list_processes() if p.type == "web")
+    )
 
 
 def test_second_reconcile_does_nothing(reconciler, backend, router):
@@ -204,7 +209,7 @@ def test_release_switch_order(reconciler, backend, router, clock, events):
     assert kinds[:2] == ["start", "start"]  # new web processes first
     first_route = kinds.index("route")
     assert "stop" not in kinds[:first_route]  # the router switches before any old stop
-    assert kinds[first_route + 1:].count("stop") == 3
+    assert kinds[first_route + 1 :].count("stop") == 3
     assert ("myapp", 2) in [(e.app, e.release) for e in events if e.kind == "release_up"]
 
 
@@ -257,7 +262,9 @@ def test_restart_token_replaces_processes(reconciler, backend):
     converge(reconciler, [app(web=1)])
     before = {p.container_id for p in backend.list_processes()}
     restarted = DesiredApp(
-        name="myapp", release=1, image="pier/myapp:1",
+        name="myapp",
+        release=1,
+        image="pier/myapp:1",
         formation=(ProcessSpec("web", 1, "serve", restart_token="r1"),),
     )
     converge(reconciler, [restarted])
@@ -281,8 +288,9 @@ def test_worker_only_app_has_a_route_without_upstreams(reconciler, backend, rout
 
 def test_one_broken_app_does_not_hold_up_the_others(reconciler, backend, router):
     backend.missing_images.add("pier/myapp:1")
-    other = DesiredApp(name="other", release=1, image="pier/other:1",
-                       formation=(ProcessSpec("web", 1, "serve"),))
+    other = DesiredApp(
+        name="other", release=1, image="pier/other:1", formation=(ProcessSpec("web", 1, "serve"),)
+    )
     result = converge(reconciler, [app(), other])
     assert any("pier/myapp:1 not found" in error for error in result.errors)
     assert running(backend) == ["v1 web.1"]
