@@ -7,6 +7,11 @@ if ! command -v dockerd >/dev/null 2>&1; then
     echo "dockerd is not installed: run scripts/install-system-deps.sh" >&2
     exit 1
 fi
+# live-restore keeps app containers running while dockerd itself restarts.
+if [ ! -e /etc/docker/daemon.json ] && [ -w /etc ]; then
+    mkdir -p /etc/docker
+    echo '{"live-restore": true}' > /etc/docker/daemon.json
+fi
 echo "-----> Starting the Docker daemon"
 log=${DOCKERD_LOG:-/var/log/dockerd.log}
 nohup dockerd >"$log" 2>&1 &
