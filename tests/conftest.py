@@ -5,6 +5,7 @@ import socket
 import subprocess
 import threading
 import time
+from datetime import timedelta
 
 import pytest
 import uvicorn
@@ -117,3 +118,49 @@ def asgi_server(redis_client, transactional_db):
     server.should_exit = True
     thread.join(10)
     sock.close()
+
+
+@pytest.fixture
+def deployed(user, settings, tmp_path):
+    """Return a factory recording a successful build with process types, as a deploy does.
+
+    It writes no image: what it proves stops at the database (the e2e tests push for real).
+    """
+    from django.utils import timezone
+
+    from api.models import App, Build
+    from api.selectors import config_current
+    from api.services.releases import release_create
+    from builds.paths import build_output_path
+
+    settings.PIER_BUILDS_DIR = tmp_path / "builds"
+
+    def deploy(app_name: str, process_types: dict | None = None, sha: str = "1a2b3c4d"):
+        app = App.objects.get(name=app_name)
+        build = Build.objects.create(
+            app=app,
+            status=Build.Status.SUCCEEDED,
+            source_sha=sha,
+            buildpack="python",
+            process_types=process_types or {"web": "gunicorn app:app", "worker": "celery worker"},
+            image=f"pier/{app_name}:{sha}",
+            creator=user,
+            started_at=timezone.now() - timedelta(seconds=83),
+            finished_at=timezone.now(),
+        )
+        path = build_output_path(build)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            "-----> Python app detected\n-----> Installing requirements with pip\n"
+            "       Successfully installed flask gunicorn\n-----> Discovering process types\n"
+            "       Procfile declares types -> web, worker\n"
+        )
+        return release_create(
+            app=app,
+            build=build,
+            config=config_current(app=app),
+            description=f"Deploy {sha[:7]}",
+            user=user,
+        )
+
+    return deploy

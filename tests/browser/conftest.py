@@ -1,7 +1,6 @@
 """Playwright against the live Django server, driving Debian's Chromium."""
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -93,44 +92,3 @@ def screenshot(page):
 @pytest.fixture(autouse=True)
 def _builds_dir(settings, tmp_path):
     settings.PIER_BUILDS_DIR = tmp_path / "builds"
-
-
-@pytest.fixture
-def deployed(user):
-    """Return a factory recording a successful build with process types, as a deploy does."""
-    from django.utils import timezone
-
-    from api.models import App, Build
-    from api.selectors import config_current
-    from api.services.releases import release_create
-    from builds.paths import build_output_path
-
-    def deploy(app_name: str, process_types: dict | None = None, sha: str = "1a2b3c4d"):
-        app = App.objects.get(name=app_name)
-        build = Build.objects.create(
-            app=app,
-            status=Build.Status.SUCCEEDED,
-            source_sha=sha,
-            buildpack="python",
-            process_types=process_types or {"web": "gunicorn app:app", "worker": "celery worker"},
-            image=f"pier/{app_name}:{sha}",
-            creator=user,
-            started_at=timezone.now() - timedelta(seconds=83),
-            finished_at=timezone.now(),
-        )
-        path = build_output_path(build)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            "-----> Python app detected\n-----> Installing requirements with pip\n"
-            "       Successfully installed flask gunicorn\n-----> Discovering process types\n"
-            "       Procfile declares types -> web, worker\n"
-        )
-        return release_create(
-            app=app,
-            build=build,
-            config=config_current(app=app),
-            description=f"Deploy {sha[:7]}",
-            user=user,
-        )
-
-    return deploy

@@ -13,6 +13,15 @@ PASSWORD = "correct-horse-9"
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def runtime_confirms_releases():
+    """Do what the runtime does once new processes are healthy (no runtime runs here)."""
+    from api.models import Release
+    from api.services.deploys import release_mark
+
+    for release in Release.objects.filter(status=Release.Status.PENDING).select_related("app"):
+        release_mark(app_name=release.app.name, version=release.version, status="succeeded")
+
+
 def log_in(page, email: str):
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -88,6 +97,7 @@ def test_a_user_deploys_configures_scales_rolls_back_and_deletes(
     screenshot("resources")
 
     # Roll back to v2 (before the config change), after confirming.
+    runtime_confirms_releases()
     page.get_by_role("link", name="Activity").click()
     screenshot("activity")
     page.get_by_role("link", name="Roll back to v2").click()
@@ -95,6 +105,8 @@ def test_a_user_deploys_configures_scales_rolls_back_and_deletes(
     screenshot("rollback-confirm")
     page.get_by_role("button", name="Roll back to v2").click()
     expect(page.get_by_text("Rolled back to v2: now running v4.")).to_be_visible()
+    runtime_confirms_releases()
+    page.reload()
     expect(page.get_by_role("row", name=re.compile(r"v4 current"))).to_contain_text(
         "Rollback to v2"
     )
@@ -103,8 +115,8 @@ def test_a_user_deploys_configures_scales_rolls_back_and_deletes(
     expect(page.locator("#dynos")).to_contain_text("web.3")
     screenshot("overview")
     page.get_by_role("link", name="Logs").click()
-    expect(page.get_by_text("log-streams feature")).to_be_visible()
-    screenshot("logs")
+    # The live tail itself is tested against an ASGI server in test_dashboard_logs.py.
+    expect(page.get_by_role("heading", name="Logs")).to_be_visible()
 
     # Account: a new token is shown once, then revoked.
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Account").click()
