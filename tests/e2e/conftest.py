@@ -44,12 +44,43 @@ def _fresh_postgres(url: str):
 
 
 class Platform:
-    def __init__(self, url: str, token: str, data_dir: Path, output: Path, router_port: int):
-        self.url, self.token, self.data_dir, self.output = url, token, data_dir, output
-        self.router_port = router_port
-        self.api = httpx.Client(
-            base_url=url + "/api", headers={"Authorization": f"Bearer {token}"}, timeout=30
-        )
+    """The whole platform (`manage.py up`) as a child process group, and a client of it."""
+
+    def __init__(self, env: dict, data_dir: Path, port: int, router_port: int):
+        self.env, self.data_dir = env, data_dir
+        self.url, self.router_port = f"http://127.0.0.1:{port}", router_port
+        self.output = data_dir / "platform.log"
+        self.proc: subprocess.Popen | None = None
+        self.token = ""
+        self.api: httpx.Client | None = None
+
+    def start(self) -> None:
+        with self.output.open("a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(ROOT / "manage.py"), "up"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        token = _wait_until_up(self.proc, self.output, self.url, first=not self.token)
+        if not self.token:
+            self.token = token
+            self.api = httpx.Client(
+                base_url=self.url + "/api",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=30,
+            )
+
+    def stop(self) -> None:
+        """Stop every platform process the way Ctrl-C on `make run` does."""
+        os.killpg(self.proc.pid, signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
 
     def git_url(self, app: str, token: str | None = None) -> str:
         host = self.url.removeprefix("http://")
@@ -95,25 +126,13 @@ def platform(tmp_path_factory):
         env["DATABASE_URL"], drop_db = _fresh_postgres(env["DATABASE_URL"])
     if env.get("REDIS_URL"):
         env["REDIS_URL"] = urlunparse(urlparse(env["REDIS_URL"])._replace(path=f"/{E2E_REDIS_DB}"))
-    output = data_dir / "platform.log"
-    with output.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "up"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    platform = Platform(env, data_dir, port, router_port)
     try:
-        token = _wait_until_up(proc, output, f"http://127.0.0.1:{port}")
-        yield Platform(f"http://127.0.0.1:{port}", token, data_dir, output, router_port)
+        platform.start()
+        yield platform
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        if platform.proc is not None:
+            platform.stop()
         _remove_app_containers(data_dir)
         if drop_db:
             drop_db()
@@ -127,7 +146,7 @@ def _remove_app_containers(data_dir: Path) -> None:
         container.remove(force=True)
 
 
-def _wait_until_up(proc, output: Path, url: str) -> str:
+def _wait_until_up(proc, output: Path, url: str, first: bool) -> str:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -138,6 +157,8 @@ def _wait_until_up(proc, output: Path, url: str) -> str:
         except httpx.HTTPError:
             healthy = False
         marker = "Its API token (shown once):"
+        if healthy and not first:
+            return ""
         if healthy and marker in text:
             return text.split(marker, 1)[1].split()[0]
         time.sleep(0.5)

@@ -190,3 +190,22 @@ def test_failing_release_phase_keeps_previous_release(platform, deployed):
     assert "Release command exited with status 4" in result.stderr
     assert platform.get(app).text.startswith("v-first")
     assert platform.api.get(f"/apps/{app}/releases").json()[0]["status"] == "failed"
+
+
+def test_apps_outlive_a_platform_restart_and_are_adopted(platform, deployed):
+    app, _ = deployed()
+    scale(platform, app, web=2)
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="two web")
+    client = docker.from_env()
+
+    def running() -> set[str]:
+        return {c.id for c in client.containers.list(filters={"label": f"pier.app={app}"})}
+
+    before = running()
+    platform.stop()  # every platform process: web, worker, runtime, router, redis
+    assert running() == before
+    platform.start()
+    wait_for(lambda: platform.get(app).status_code == 200, message="served again")
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="statuses back")
+    time.sleep(6)  # at least one more full pass of the runtime
+    assert running() == before  # adopted: nothing restarted, nothing started twice
