@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from api.errors import Invalid
@@ -21,12 +22,24 @@ def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formati
         App.objects.select_for_update().filter(pk=app.pk).first()
         for update in updates:
             _formation_apply(app=app, update=update, known=known)
+        _host_limit_check()
         rows = list(app.formation.filter(type__in=known))
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
         who = f" by {user.email}" if user else ""
         transaction.on_commit(lambda: event_log(app=app.name, message=f"Scale to {shape}{who}"))
         runtime_nudge_on_commit()
     return rows
+
+
+def _host_limit_check() -> None:
+    """Refuse a formation the host cannot run (inside the transaction: nothing is saved)."""
+    total = Formation.objects.aggregate(n=Sum("quantity"))["n"] or 0
+    limit = settings.PIER_MAX_PROCESSES
+    if total > limit:
+        raise Invalid(
+            f"this Pier host runs at most {limit} processes and this would make {total}: "
+            "scale something down first, or raise PIER_MAX_PROCESSES"
+        )
 
 
 def _formation_apply(*, app: App, update: dict, known: dict) -> None:

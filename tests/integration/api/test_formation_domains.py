@@ -51,6 +51,15 @@ def test_bad_scale_changes_nothing(api, app, updates, message):
     assert dict(Formation.objects.values_list("type", "quantity")) == {"web": 1, "worker": 0}
 
 
+def test_scaling_past_the_host_limit_is_refused(api, app, settings):
+    settings.PIER_MAX_PROCESSES = 5
+    updates = [{"type": "web", "quantity": 4}, {"type": "worker", "quantity": 2}]
+    response = api.patch("/api/apps/procs/formation", {"updates": updates}, format="json")
+    assert response.status_code == 422
+    assert "at most 5 processes and this would make 6" in response.json()["message"]
+    assert dict(Formation.objects.values_list("type", "quantity")) == {"web": 1, "worker": 0}
+
+
 def test_scale_before_any_deploy_says_to_push(api):
     api.post("/api/apps", {"name": "fresh"}, format="json")
     response = api.patch(
