@@ -1,13 +1,6 @@
 """How the control plane wires the runtime library: backend, router and their addresses."""
 
-import hashlib
-
 from django.conf import settings
-
-
-def platform_label() -> str:
-    """Return a label value naming this platform, so two platforms on one host never mix."""
-    return hashlib.sha256(str(settings.PIER_DATA_DIR).encode()).hexdigest()[:12]
 
 
 def caddy_admin() -> str:
@@ -25,7 +18,7 @@ def router_options() -> dict:
 
 
 def backend_options() -> dict:
-    return {"labels": {"pier.platform": platform_label()}}
+    return {"labels": {"pier.platform": settings.PIER_PLATFORM_ID}}
 
 
 def runtime_backend():

@@ -1,5 +1,6 @@
 """Pier's control-plane settings, read from the environment only (twelve-factor)."""
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -37,6 +38,8 @@ def _secret_key(data_dir: Path) -> str:
 
 
 PIER_DATA_DIR = _data_dir()
+# Names this platform's containers and queues, so two platforms on one host never mix.
+PIER_PLATFORM_ID = hashlib.sha256(str(PIER_DATA_DIR).encode()).hexdigest()[:12]
 SECRET_KEY = _secret_key(PIER_DATA_DIR)
 DEBUG = _env_bool("PIER_DEBUG")
 PIER_DOMAIN = os.environ.get("PIER_DOMAIN", "localhost")
@@ -164,6 +167,9 @@ LOGGING = {
 from pier.redis import celery_broker_url  # noqa: E402
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+# A queue of this platform's own, so two platforms sharing one Redis never take each
+# other's builds.
+CELERY_TASK_DEFAULT_QUEUE = f"pier-{PIER_PLATFORM_ID}"
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

@@ -1,7 +1,7 @@
 """Run the real platform (`manage.py up`: the Procfile's processes) for end-to-end tests.
 
 Each session gets its own data dir, its own database (a fresh PostgreSQL database when
-DATABASE_URL points at PostgreSQL, else SQLite) and its own Redis database, so a developer's
+DATABASE_URL points at PostgreSQL, else SQLite) and its own redis-server child, so a developer's
 running Pier never picks up a test's builds.
 """
 
@@ -26,7 +26,6 @@ from tests.e2e.helpers import free_port, git
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "apps"
-E2E_REDIS_DB = 14
 
 
 def _fresh_postgres(url: str):
@@ -124,8 +123,8 @@ def platform(tmp_path_factory):
     drop_db = None
     if env.get("DATABASE_URL", "").startswith("postgres"):
         env["DATABASE_URL"], drop_db = _fresh_postgres(env["DATABASE_URL"])
-    if env.get("REDIS_URL"):
-        env["REDIS_URL"] = urlunparse(urlparse(env["REDIS_URL"])._replace(path=f"/{E2E_REDIS_DB}"))
+    # Its own redis-server child (as `make run` starts one): nothing shared with other runs.
+    env.pop("REDIS_URL", None)
     platform = Platform(env, data_dir, port, router_port)
     try:
         platform.start()
