@@ -2,41 +2,20 @@
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
 
-from runtime.errors import ImproperlyConfigured
+from runtime.plugins import import_string, load, shipped
 
 DEFAULT_BACKEND = "runtime.backends.docker.Backend"
 
-
-def import_string(dotted_path: str) -> Any:
-    """Import ``package.module.Name`` and return ``Name``, like Django's import_string."""
-    try:
-        module_path, name = dotted_path.rsplit(".", 1)
-    except ValueError as e:
-        raise ImportError(f"{dotted_path!r} is not a dotted path") from e
-    module = importlib.import_module(module_path)
-    try:
-        return getattr(module, name)
-    except AttributeError as e:
-        raise ImportError(f"module {module_path!r} has no attribute {name!r}") from e
+__all__ = ["available_backends", "import_string", "load_backend"]
 
 
 def available_backends() -> list[str]:
     """Return the dotted paths of the backends shipped in this package."""
-    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"]
-    return [f"{__name__}.{name}.Backend" for name in sorted(names)]
+    return shipped(__name__, __path__, "Backend")
 
 
 def load_backend(dotted_path: str = DEFAULT_BACKEND, **options: Any) -> Any:
     """Instantiate the backend class at ``dotted_path`` with ``options``."""
-    try:
-        cls = import_string(dotted_path)
-    except ImportError as e:
-        choices = ", ".join(available_backends())
-        raise ImproperlyConfigured(
-            f"{dotted_path!r} isn't an available runtime backend ({e}). Try one of: {choices}"
-        ) from e
-    return cls(**options)
+    return load(dotted_path, "runtime backend", available_backends(), **options)
