@@ -6,6 +6,7 @@ from django.db.models import Max
 from api.errors import Invalid, NotFound
 from api.models import App, Build, Config, Formation, Release
 from api.nudge import runtime_nudge_on_commit
+from api.validation import DEFAULT_DYNO_SIZE
 from logs.events import event_log
 
 VERSION_RE = re.compile(r"^v?(\d+)$")
@@ -41,7 +42,7 @@ def release_create(
             status=status,
         )
         if build is not None:
-            _formation_sync(app=app, process_types=build.process_types)
+            _formation_sync(app=app, build=build)
         who = user.email if user else "Pier"
         message = f"Release v{release.version} created by {who}: {release.description}"
         transaction.on_commit(lambda: event_log(app=app.name, message=message))
@@ -49,15 +50,21 @@ def release_create(
     return release
 
 
-def _formation_sync(*, app: App, process_types: dict) -> None:
-    """Add rows for new process types; the first deploy with a web type scales web to 1."""
+def _formation_sync(*, app: App, build: Build) -> None:
+    """Add rows for new process types.
+
+    The first deploy scales web to 1 and nothing else, as Heroku does, unless app.json's
+    formation says otherwise.
+    """
     existing = set(app.formation.values_list("type", flat=True))
     first_deploy = not existing
-    for ptype in process_types:
+    for ptype in build.process_types:
         if ptype in existing:
             continue
-        quantity = 1 if first_deploy and ptype == "web" else 0
-        Formation.objects.create(app=app, type=ptype, quantity=quantity)
+        wanted = build.formation_defaults.get(ptype, {}) if first_deploy else {}
+        quantity = wanted.get("quantity", 1 if first_deploy and ptype == "web" else 0)
+        size = wanted.get("size", DEFAULT_DYNO_SIZE)
+        Formation.objects.create(app=app, type=ptype, quantity=quantity, size=size)
 
 
 def release_get(*, app: App, version) -> Release:

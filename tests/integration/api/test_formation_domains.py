@@ -17,6 +17,29 @@ def test_first_deploy_scales_web_to_one(api, app):
     assert formation["web"]["size"] == "standard"
 
 
+def test_app_json_formation_sets_the_first_deploys_scale(api, user):
+    from api.models import App, Build
+    from api.selectors import config_current
+    from api.services.releases import release_create
+
+    api.post("/api/apps", {"name": "shaped"}, format="json")
+    app = App.objects.get(name="shaped")
+    build = Build.objects.create(
+        app=app,
+        status="succeeded",
+        image="pier/shaped:1",
+        process_types={"web": "gunicorn app:app", "worker": "python worker.py"},
+        formation_defaults={"web": {"quantity": 2, "size": "large"}, "worker": {"quantity": 1}},
+    )
+    release_create(
+        app=app, build=build, config=config_current(app=app), description="Deploy", user=user
+    )
+    got = {
+        f["type"]: (f["quantity"], f["size"]) for f in api.get("/api/apps/shaped/formation").json()
+    }
+    assert got == {"web": (2, "large"), "worker": (1, "standard")}
+
+
 def test_scale_batch(api, app):
     updates = [{"type": "web", "quantity": 3, "size": "large"}, {"type": "worker", "quantity": 1}]
     response = api.patch("/api/apps/procs/formation", {"updates": updates}, format="json")
