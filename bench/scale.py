@@ -211,8 +211,8 @@ def main() -> int:
               f"(median of {repeat}; target < {TARGET_SECONDS:g} s)")
         print(table(["scenario", "median s", "min s", "max s", "1st pass s", "x web=1",
                      "< 10 s"], rows))
-        print("(1st pass s: the first Reconciler.reconcile call alone; it creates and starts "
-              "every container one after another)")
+        print("(1st pass s: the first Reconciler.reconcile call alone, which creates and "
+              "starts the containers)")
         big = results[f"web={args.web}"]["median_seconds"]
         path = write_result("scale", {
             "benchmark": "scale",
