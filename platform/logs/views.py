@@ -15,17 +15,24 @@ from django.http import StreamingHttpResponse
 from api.async_auth import json_error, request_user
 from api.errors import NotFound
 from api.selectors import app_get
-from logs.reader import LogFilter, history, tail
+from logs.reader import TAIL_BLOCK_MS, LogFilter, history, tail
 from runtime.applog import SOURCES
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+MAX_TAILS_PER_WORKER = 10_000
 
 
 def _redis() -> aioredis.Redis:
     """Return a client bound to the running event loop (one pool per loop)."""
     loop = asyncio.get_running_loop()
     if loop not in _clients:
-        _clients[loop] = aioredis.Redis.from_url(settings.REDIS_URL)
+        # Every waiting tail holds a connection for a blocking read of up to TAIL_BLOCK_MS:
+        # redis-py's defaults (100 connections, 5 s read timeout) would cut tails off.
+        _clients[loop] = aioredis.Redis.from_url(
+            settings.REDIS_URL,
+            max_connections=MAX_TAILS_PER_WORKER,
+            socket_timeout=TAIL_BLOCK_MS / 1000 + 10,
+        )
     return _clients[loop]
 
 

@@ -147,3 +147,19 @@ def test_access_control(user, app, make_user):
     stranger = make_user("stranger@example.com")
     assert asyncio.run(client_for(stranger).get("/api/apps/logged/log-stream")).status_code == 404
     assert asyncio.run(AsyncClient().get("/api/apps/logged/log-stream")).status_code == 401
+
+
+def test_an_idle_tail_outlives_the_redis_clients_default_read_timeout(user, app, redis_client):
+    """A tail that waits longer than redis-py's default 5 s read timeout must stay open."""
+
+    async def run():
+        response = await client_for(user).get("/api/apps/logged/log-stream", {"tail": "1"})
+        iterator = aiter(response.streaming_content)
+        reader = asyncio.ensure_future(anext(iterator))
+        await asyncio.sleep(7)
+        write(redis_client, "web.1", "after a long quiet")
+        chunk = await asyncio.wait_for(reader, timeout=10)
+        await response.streaming_content.aclose()
+        return chunk.decode() if isinstance(chunk, bytes) else chunk
+
+    assert asyncio.run(run()).rstrip().endswith("app[web.1]: after a long quiet")
