@@ -26,13 +26,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--desired", required=True, help="JSON file with the desired state")
     parser.add_argument("--backend", default=env("PIER_RUNTIME_BACKEND", DEFAULT_BACKEND))
     parser.add_argument("--router", default=env("PIER_ROUTER", DEFAULT_ROUTER))
-    parser.add_argument("--caddy-admin", default=env("PIER_CADDY_ADMIN", "127.0.0.1:2019"),
-                        help="host:port or unix//path of Caddy's admin API")
+    parser.add_argument("--router-dir", default=env("PIER_ROUTER_DIR"),
+                        help="the router's sockets and config files (as its process uses)")
     parser.add_argument("--router-listen",
                         default=f":{env('PIER_ROUTER_PORT', '8080')}")
     parser.add_argument("--access-log", default=env("PIER_ROUTER_ACCESS_LOG", "stdout"))
-    parser.add_argument("--caddy-config", default=env("PIER_CADDY_CONFIG"),
-                        help="where to keep the last routing config for `caddy run --config`")
     parser.add_argument("--domain", default=env("PIER_DOMAIN", "localhost"))
     parser.add_argument("--redis-url", default=env("REDIS_URL"))
     parser.add_argument("--interval", type=float, default=5.0)
@@ -53,9 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         labels = dict(item.split("=", 1) for item in args.label)
         backend = load_backend(args.backend, **({"labels": labels} if labels else {}))
         router_options = {}
-        if args.router == DEFAULT_ROUTER:
-            router_options = dict(admin=args.caddy_admin, listen=args.router_listen,
-                                  access_log=args.access_log, config_file=args.caddy_config)
+        if args.router_dir:
+            router_options = dict(state_dir=args.router_dir, listen=args.router_listen,
+                                  access_log=args.access_log)
         router = load_router(args.router, **router_options)
     except PierRuntimeError as e:
         print(f"runtime: {e}", file=sys.stderr)

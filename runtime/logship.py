@@ -170,18 +170,21 @@ class LineJoiner:
 def router_line(
     entry: dict, dyno_for: Callable[[str], str | None] | None = None
 ) -> tuple[str, str, str] | None:
-    """Return ``(app, timestamp, message)`` for one Caddy access log entry, or None.
+    """Return ``(app, timestamp, message)`` for one router access log entry, or None.
 
-    The message reads like Heroku's router lines. ``upstream`` and ``upstream_duration``
-    (ms) are used when the router config logs them; ``dyno_for`` maps an upstream address
-    to its dyno.
+    Entries have the shape of Caddy's JSON access log (HAProxy's log-format writes the
+    same fields, with ``duration_ms``; ``-`` is its "no value"). The message reads like
+    Heroku's router lines. ``upstream`` and ``upstream_duration`` (ms) are used when the
+    router logs them; ``dyno_for`` maps an upstream address to its dyno.
     """
     app = entry.get("pier_app")
     request = entry.get("request")
-    if not app or not isinstance(request, dict):
+    if not app or app == "-" or not isinstance(request, dict):
         return None
     status = int(entry.get("status") or 0)
     upstream = entry.get("upstream") or ""
+    if upstream.startswith("-"):
+        upstream = ""
     at = "error" if status >= 502 and not upstream else "info"  # no process answered
     path = str(request.get("uri", "")).replace('"', "%22")
     fields = [
@@ -196,6 +199,8 @@ def router_line(
     if dyno:
         fields.append(f"dyno={dyno}")
     service = entry.get("upstream_duration")
+    if service is None or float(service) < 0:  # no process answered
+        service = entry.get("duration_ms")
     if service is None:
         service = float(entry.get("duration") or 0) * 1000
     fields += [

@@ -15,6 +15,8 @@ have redis-server || need+=(redis-server)
 have curl || need+=(curl)
 have dockerd || need+=(docker.io)
 have debootstrap || need+=(debootstrap)
+# The router (runtime/router/haproxy.py; see bench/results/router.json for why not Caddy).
+[ -x /usr/sbin/haproxy ] || have haproxy || need+=(haproxy)
 # The test suite also drives a real browser, and busybox makes its tiny app images.
 if [ "${PIER_TEST_DEPS:-0}" = 1 ]; then
     [ -x /usr/bin/chromium ] || need+=(chromium)

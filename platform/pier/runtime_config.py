@@ -3,18 +3,19 @@
 from django.conf import settings
 
 
-def caddy_admin() -> str:
-    return f"unix/{settings.PIER_DATA_DIR / 'caddy-admin.sock'}"
-
-
 def router_options() -> dict:
     data = settings.PIER_DATA_DIR
     return {
-        "admin": caddy_admin(),
+        "state_dir": str(data / "router"),
         "listen": f":{settings.PIER_ROUTER_PORT}",
         "access_log": str(data / "router-access.log"),
-        "config_file": str(data / "caddy.json"),
     }
+
+
+def router():
+    from runtime.router import load_router
+
+    return load_router(settings.PIER_ROUTER, **router_options())
 
 
 def backend_options() -> dict:

@@ -181,6 +181,6 @@ PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
 PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
 PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
 PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.docker.Backend")
-PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.caddy.Router")
+PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.haproxy.Router")
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"

@@ -7,7 +7,7 @@ from typing import Any
 from runtime.plugins import load, shipped
 from runtime.router.base import BaseRouter, Route
 
-DEFAULT_ROUTER = "runtime.router.caddy.Router"
+DEFAULT_ROUTER = "runtime.router.haproxy.Router"
 
 __all__ = ["BaseRouter", "Route", "load_router", "available_routers"]
 

@@ -31,26 +31,9 @@ import httpx
 
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
 from runtime.router.base import BaseRouter, Route
+from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, NO_WEB
 
 SERVER = "pier"
-PAGE = (
-    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{title}</title></head>"
-    "<body><h1>{title}</h1><p>{text}</p></body></html>\n"
-)
-NO_SUCH_APP = PAGE.format(title="No such app", text="There is no app at this address.")
-NO_WEB = PAGE.format(
-    title="No web processes running",
-    text="This app has no web processes running. Scale them up with "
-    "<code>pier ps:scale web=1</code>.",
-)
-MAINTENANCE = PAGE.format(
-    title="Offline for maintenance",
-    text="This app is undergoing maintenance right now. Please check back soon.",
-)
-APP_ERROR = PAGE.format(
-    title="Application error",
-    text="The app did not answer. If you run it, check its logs with <code>pier logs</code>.",
-)
 
 
 def _page(status: int | str, body: str) -> dict[str, Any]:
@@ -166,10 +149,17 @@ def admin_client(admin: str, timeout: float = 10.0) -> httpx.Client:
 
 
 class Router(BaseRouter):
+    """Caddy behind the router interface.
+
+    With ``state_dir`` the admin API is a unix socket and the config file live there
+    (unless given explicitly).
+    """
+
     def __init__(
         self,
         *,
-        admin: str = "127.0.0.1:2019",
+        state_dir: str | os.PathLike | None = None,
+        admin: str | None = None,
         listen: str = ":8080",
         access_log: str = "stdout",
         config_file: str | os.PathLike | None = None,
@@ -178,6 +168,10 @@ class Router(BaseRouter):
         refresh: float = 30.0,
         clock=time.monotonic,
     ) -> None:
+        if state_dir is not None:
+            admin = admin or f"unix/{Path(state_dir) / 'caddy-admin.sock'}"
+            config_file = config_file or Path(state_dir) / "caddy.json"
+        admin = admin or "127.0.0.1:2019"
         self.admin = admin
         self.options = dict(admin=admin, listen=listen, access_log=access_log,
                             response_timeout=response_timeout, fail_duration=fail_duration)
@@ -207,6 +201,26 @@ class Router(BaseRouter):
         self._last = (body, self.clock())
         if self.config_file:
             write_atomically(self.config_file, body)
+
+
+    def _config_file(self) -> Path:
+        if not self.config_file:
+            raise ImproperlyConfigured("running Caddy needs a config_file or state_dir")
+        self.config_file.parent.mkdir(parents=True, exist_ok=True)
+        return self.config_file
+
+    def start(self, wait: float = 10.0, **popen: Any) -> subprocess.Popen:
+        """Start Caddy in the background serving the last table written, or none."""
+        where = {k: self.options[k] for k in ("admin", "listen", "access_log")}
+        return start_caddy(self._config_file(), wait=wait, **where, **popen)
+
+    def exec_foreground(self) -> None:
+        """Replace this process with Caddy serving the last table written (the router)."""
+        path = self._config_file()
+        if not path.exists():
+            write_atomically(path, json.dumps(self.config([])).encode())
+        caddy = caddy_binary()
+        os.execv(caddy, [caddy, "run", "--config", str(path)])
 
 
 def write_atomically(path: Path, data: bytes) -> None:

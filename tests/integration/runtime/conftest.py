@@ -1,4 +1,4 @@
-"""Real Docker, real Caddy: a tiny busybox image, a caddy on a free port, labelled cleanup."""
+"""Real Docker, a real router: a tiny busybox image, the router on a free port, labelled cleanup."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from rt_helpers import IMAGE  # noqa: E402
 
 from runtime.backends.docker import Backend  # noqa: E402
 from runtime.reconciler import Reconciler  # noqa: E402
-from runtime.router.caddy import Router, start_caddy  # noqa: E402
+from runtime.router import DEFAULT_ROUTER, load_router  # noqa: E402
 
 APPLETS = ("sh", "httpd", "nc", "sleep", "echo", "cat", "ls", "kill", "true", "id", "wget")
 
@@ -79,21 +79,19 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def caddy(tmp_path_factory):
-    """A real caddy on free loopback ports; yields (admin address, HTTP port, log path)."""
-    tmp = tmp_path_factory.mktemp("caddy")
-    admin, port = f"127.0.0.1:{free_port()}", free_port()
+def live_router(tmp_path_factory):
+    """The default router, really running on a free loopback port.
+
+    Yields (state directory, HTTP port, access log path).
+    """
+    tmp = tmp_path_factory.mktemp("router")
+    port = free_port()
     access_log = str(tmp / "access.log")
-    log = open(tmp / "caddy.log", "wb")  # noqa: SIM115 - closed at teardown
-    process = start_caddy(
-        tmp / "caddy.json",
-        admin=admin,
-        listen=f"127.0.0.1:{port}",
-        access_log=access_log,
-        stdout=log,
-        stderr=log,
-    )
-    yield admin, port, access_log
+    router = load_router(DEFAULT_ROUTER, state_dir=tmp / "state", listen=f"127.0.0.1:{port}",
+                         access_log=access_log)
+    log = open(tmp / "router.log", "wb")  # noqa: SIM115 - closed at teardown
+    process = router.start(stderr=log)
+    yield tmp / "state", port, access_log
     process.terminate()
     process.wait(10)
     log.close()
@@ -130,9 +128,10 @@ def _cleanup_session(session_label):
 
 
 @pytest.fixture
-def router(caddy):
-    admin, port, access_log = caddy
-    return Router(admin=admin, listen=f"127.0.0.1:{port}", access_log=access_log, refresh=0)
+def router(live_router):
+    state_dir, port, access_log = live_router
+    return load_router(DEFAULT_ROUTER, state_dir=state_dir, listen=f"127.0.0.1:{port}",
+                       access_log=access_log)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Log shipping against a real Docker Engine, a real Redis and a real Caddy."""
+"""Log shipping against a real Docker Engine, a real Redis and the real router."""
 
 from __future__ import annotations
 
@@ -149,13 +149,13 @@ def test_containers_that_ran_while_the_shipper_was_down_are_shipped(
     )
 
 
-def test_router_lines_from_a_real_caddy(redis_client, reconciler, caddy, shipper):
+def test_router_lines_from_a_real_router(redis_client, reconciler, live_router, shipper):
     name = f"rt{uuid.uuid4().hex[:6]}"
-    admin, port, access_log = caddy
+    _, port, access_log = live_router
     ship = shipper()
     tail = AccessLogTail(access_log, ship.writer, redis_client, dyno_for=ship.dyno_for)
     try:
-        tail.poll_once()  # start at the end of what the session's Caddy already wrote
+        tail.poll_once()  # start at the end of what the session's router already wrote
         converge(reconciler, [make_app(name)])
         with httpx.Client(trust_env=False, timeout=10) as http:
             response = http.get(

@@ -1,4 +1,4 @@
-"""``python -m runtime`` against real Docker and Caddy, one pass per process run."""
+"""``python -m runtime`` against real Docker and the real router, one pass per process run."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from runtime.desired import desired_to_json
 pytestmark = pytest.mark.docker
 
 
-def test_each_pass_from_a_fresh_process_converges(tmp_path, caddy, backend, session_label):
-    admin, port, access_log = caddy
+def test_each_pass_from_a_fresh_process_converges(tmp_path, live_router, backend, session_label):
+    state_dir, port, access_log = live_router
     desired = tmp_path / "desired.json"
     desired.write_text(desired_to_json([make_app("rt-main")]))
     command = [
@@ -26,8 +26,8 @@ def test_each_pass_from_a_fresh_process_converges(tmp_path, caddy, backend, sess
         "--once",
         "--desired",
         str(desired),
-        "--caddy-admin",
-        admin,
+        "--router-dir",
+        str(state_dir),
         "--router-listen",
         f"127.0.0.1:{port}",
         "--access-log",

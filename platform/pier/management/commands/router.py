@@ -1,22 +1,15 @@
-"""The `router` process: Caddy, started with the last routing table the runtime pushed."""
+"""The `router` process: the configured router, serving the last table the runtime applied."""
 
-import json
-import os
-from pathlib import Path
-
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from pier import runtime_config
-from runtime.router.caddy import build_config, caddy_binary, write_atomically
 
 
 class Command(BaseCommand):
-    help = "Run the router (Caddy); the runtime configures it through its admin API."
+    help = "Run the router (PIER_ROUTER); the runtime changes its routing table while it runs."
 
     def handle(self, *args, **options):
-        opts = runtime_config.router_options()
-        config_file = Path(opts.pop("config_file"))
-        if not config_file.exists():
-            write_atomically(config_file, json.dumps(build_config([], **opts)).encode())
-        caddy = caddy_binary()
-        os.execv(caddy, [caddy, "run", "--config", str(config_file)])
+        self.stdout.write(f"router: {settings.PIER_ROUTER} on :{settings.PIER_ROUTER_PORT}")
+        self.stdout.flush()
+        runtime_config.router().exec_foreground()

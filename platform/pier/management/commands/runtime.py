@@ -15,12 +15,10 @@ from api.models import Release
 from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
 from api.services.drains import drains_by_app
 from pier import runtime_config
-from runtime.backends import load_backend
 from runtime.drains import DrainManager
 from runtime.logship import AccessLogTail, Shipper
 from runtime.loop import redis_event_sink, run_forever
 from runtime.reconciler import Reconciler
-from runtime.router import load_router
 
 log = logging.getLogger("pier.runtime")
 
@@ -49,8 +47,8 @@ class Command(BaseCommand):
     help = "Run Pier's runtime: start, scale, heal and route app processes (never stops them)."
 
     def handle(self, *args, **options):
-        backend = load_backend(settings.PIER_RUNTIME_BACKEND, **runtime_config.backend_options())
-        router = load_router(settings.PIER_ROUTER, **runtime_config.router_options())
+        backend = runtime_config.runtime_backend()
+        router = runtime_config.router()
         sink = redis_event_sink(settings.REDIS_URL)
 
         def events(event):
