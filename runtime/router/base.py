@@ -32,3 +32,10 @@ class BaseRouter:
         """
         raise NotImplementedError("a router must provide apply(routes)")
 
+    def serve(self) -> int:
+        """Run the router itself in the foreground (the platform's `router` process).
+
+        It starts with the last table applied, so a restarted router needs no runtime.
+        """
+        raise NotImplementedError("this router cannot run its own process")
+

@@ -214,7 +214,7 @@ class Router(BaseRouter):
         where = {k: self.options[k] for k in ("admin", "listen", "access_log")}
         return start_caddy(self._config_file(), wait=wait, **where, **popen)
 
-    def exec_foreground(self) -> None:
+    def serve(self) -> int:
         """Replace this process with Caddy serving the last table written (the router)."""
         path = self._config_file()
         if not path.exists():

@@ -25,10 +25,13 @@ page. Access log lines are JSON with the fields :func:`runtime.logship.router_li
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -368,33 +371,33 @@ class Router(BaseRouter):
         return [haproxy_binary(), "-W", "-S", f"{self.paths.master},mode,600",
                 "-f", str(self.paths.config)]
 
-    def _log_target(self) -> int | None:
-        if self.access_log == "stdout":
-            return None
-        target = os.devnull if self.access_log == "discard" else self.access_log
-        return os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    def serve(self) -> int:
+        """Run HAProxy in the foreground as the router process; return its exit status.
 
-    def exec_foreground(self) -> None:
-        """Replace this process with HAProxy serving the last table written (the router)."""
+        Its access log comes through a pipe and is appended to ``access_log`` here:
+        HAProxy makes stdout non-blocking, which drops a file's O_APPEND, so a reloaded
+        worker would write over the start of the file.
+        """
         command = self._prepare()
-        fd = self._log_target()
-        if fd is not None:
-            os.dup2(fd, 1)
-        os.execv(command[0], command)
+        if self.access_log == "stdout":
+            os.execv(command[0], command)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
+            signal.signal(signum, lambda number, _frame: process.send_signal(number))
+        target = os.devnull if self.access_log == "discard" else self.access_log
+        copy_lines(process.stdout.fileno(), target)
+        return process.wait()
 
     def start(self, wait: float = 10.0, **popen: Any) -> subprocess.Popen:
-        """Start HAProxy in the background and wait until its runtime API answers."""
-        command = self._prepare()
-        fd = self._log_target()
-        if fd is not None:
-            popen["stdout"] = fd
+        """Start :meth:`serve` in a child process and wait until HAProxy's API answers."""
+        command = [sys.executable, "-m", "runtime.router.haproxy",
+                   "--state-dir", str(self.paths.state_dir), "--listen", self.listen,
+                   "--access-log", self.access_log]
         process = subprocess.Popen(command, **popen)
-        if fd is not None:
-            os.close(fd)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RouterUnavailable(f"haproxy exited with status {process.returncode}")
+                raise RouterUnavailable(f"the router exited with status {process.returncode}")
             try:
                 self._worker_pid()
                 return process
@@ -402,6 +405,31 @@ class Router(BaseRouter):
                 time.sleep(0.05)
         process.terminate()
         raise RouterUnavailable(f"HAProxy's runtime API did not come up at {self.paths.admin}")
+
+
+def copy_lines(source: int, path: str, max_bytes: int = 64 << 20) -> None:
+    """Append whole lines read from ``source`` to ``path`` until EOF.
+
+    Past ``max_bytes`` the file is renamed to ``path.1`` (replacing the previous one) and
+    a new file is started; a reader following the old file finishes it first.
+    """
+    rest = b""
+    out = open(path, "ab")  # noqa: SIM115 - swapped on rotation
+    try:
+        while data := os.read(source, 1 << 16):
+            data, rest = rest + data, b""
+            cut = data.rfind(b"\n") + 1
+            data, rest = data[:cut], data[cut:]
+            if data:
+                out.write(data)
+                out.flush()
+            if path != os.devnull and out.tell() > max_bytes:
+                out.close()
+                os.replace(path, path + ".1")
+                out = open(path, "ab")  # noqa: SIM115 - swapped on rotation
+        out.write(rest)
+    finally:
+        out.close()
 
 
 def _needed(route: Route, slots: list[Slot]) -> int:
@@ -415,3 +443,18 @@ def _enable(backend: str, slot: str, address: str) -> str:
     server = f"{backend}/{slot}"
     return (f"set server {server} addr {host} port {port}; set server {server} state ready; "
             f"set server {server} health up")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m runtime.router.haproxy",
+                                     description="Run HAProxy as Pier's router process.")
+    parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--listen", default=":8080")
+    parser.add_argument("--access-log", default="stdout")
+    args = parser.parse_args(argv)
+    return Router(state_dir=args.state_dir, listen=args.listen,
+                  access_log=args.access_log).serve()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

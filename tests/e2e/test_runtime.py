@@ -82,8 +82,12 @@ def test_deploy_serves_through_router_and_scales(platform, deployed):
         lambda: up_dynos(platform, app) == ["web.1", "web.2", "web.3", "worker.1"],
         message="web=3 worker=1",
     )
-    seen = {platform.get(app).text.split()[-1] for _ in range(30)}
-    assert seen == {"web.1", "web.2", "web.3"}
+    # "up" in ps can come a moment before the router sends them traffic.
+    wait_for(
+        lambda: {platform.get(app).text.split()[-1] for _ in range(12)} == {
+            "web.1", "web.2", "web.3"},
+        message="requests reach all three web processes",
+    )
 
     scale(platform, app, web=0, worker=0)
     wait_for(lambda: platform.get(app).status_code == 503, message="503 with no web processes")

@@ -12,4 +12,4 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self.stdout.write(f"router: {settings.PIER_ROUTER} on :{settings.PIER_ROUTER_PORT}")
         self.stdout.flush()
-        runtime_config.router().exec_foreground()
+        raise SystemExit(runtime_config.router().serve())
