@@ -1,4 +1,4 @@
-"""Router throughput and latency: direct vs nginx vs Caddy configured by Pier's build_config.
+"""Router throughput and latency: direct vs nginx vs Pier's routers (HAProxy, Caddy).
 
 Two apps run on the host, bound to 127.0.0.1 (the issue's baseline, "with the app on the
 host network"), each under gunicorn with 2 gthread workers:
@@ -11,6 +11,8 @@ Every target is measured with ``wrk -t2 -c32 -d10s --latency`` (requests/s, p50,
 - ``direct``: wrk straight to gunicorn,
 - ``nginx``: a generated nginx config (upstream keepalive 32, proxy_http_version 1.1,
   access_log off), the bar Caddy has to clear,
+- ``haproxy-pier``: Pier's router, ``runtime.router.haproxy.Router`` started and fed the
+  table exactly as the platform does (access log through its pipe to a file),
 - ``caddy-pier``: Caddy with exactly ``runtime.router.caddy.build_config(...)`` and the
   access log to a file, as ``manage.py router`` runs it,
 - ``caddy-*``: the same config with one change each (see VARIANTS).
@@ -21,6 +23,7 @@ machine is small and shared, absolute numbers drift, ratios much less.
 
     .venv/bin/python bench/router.py            # 3 rounds of 10 s per target
     .venv/bin/python bench/router.py --quick    # 1 round of 3 s
+    .venv/bin/python bench/router.py --variants caddy-pier   # fewer Caddy variants
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from _common import free_port, machine_info, ratio, table, wait_port, write_resu
 
 from runtime.router.base import Route
 from runtime.router.caddy import build_config, caddy_binary, start_caddy
+from runtime.router.haproxy import Router as HAProxyRouter
+from runtime.router.haproxy import haproxy_binary
 
 VENV_BIN = Path(sys.executable).parent
 APPS = ("wsgi", "django")
@@ -371,11 +376,13 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="1 round of 3 s per target")
     parser.add_argument("--duration", type=float, help="seconds per wrk run (default 10)")
     parser.add_argument("--rounds", type=int, help="interleaved rounds (default 3)")
-    parser.add_argument("--variants", help="comma-separated caddy variants (default: all)")
+    parser.add_argument("--variants",
+                        help="comma-separated caddy variants, or none (default: all)")
     args = parser.parse_args()
     duration = args.duration or (3.0 if args.quick else 10.0)
     rounds = args.rounds or (1 if args.quick else 3)
     variants = args.variants.split(",") if args.variants else list(VARIANTS)
+    variants = [v for v in variants if v != "none"]  # --variants none: no Caddy at all
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not Path(f"/usr/sbin/{tool}").exists():
             sys.exit(f"{tool} is missing: apt-get install -y wrk nginx-light")
@@ -385,6 +392,8 @@ def main() -> int:
                                    text=True).stdout.strip()
     info["nginx"] = subprocess.run(["nginx", "-v"], capture_output=True,
                                    text=True).stderr.strip()
+    info["haproxy"] = subprocess.run([haproxy_binary(), "-v"], capture_output=True,
+                                     text=True).stdout.splitlines()[0]
     processes: list[subprocess.Popen] = []
     tmp = Path(tempfile.mkdtemp(prefix="pier-bench-router-"))
     try:
@@ -403,6 +412,14 @@ def main() -> int:
         proxy_pid["nginx"] = processes[-1].pid
         routes = [Route(app=f"bench-{app}", hosts=(f"{app}.localhost",),
                         upstreams=(f"127.0.0.1:{p}",)) for app, p in app_ports.items()]
+        haproxy_port = free_port()
+        haproxy = HAProxyRouter(state_dir=tmp / "haproxy", listen=f"127.0.0.1:{haproxy_port}",
+                                access_log=str(tmp / "haproxy-access.log"))
+        haproxy_log = open(tmp / "haproxy.log", "wb")  # noqa: SIM115 - closed with tmp
+        processes.append(haproxy.start(stderr=haproxy_log, start_new_session=True))
+        haproxy.apply(routes)
+        targets["haproxy-pier"] = haproxy_port
+        proxy_pid["haproxy-pier"] = processes[-1].pid
         for variant in variants:
             process, port = start_caddy_variant(variant, routes, tmp)
             processes.append(process)
@@ -473,15 +490,17 @@ def main() -> int:
             print(table(["target", "req/s", "p50 ms", "p99 ms", "x direct", "x nginx",
                          "proxy us/req", "errors"], rows))
 
-        pier = {app: results[app].get("caddy-pier") for app in APPS}
-        verdict = {
-            app: {
-                "vs_direct": pier[app]["vs_direct"] if pier[app] else None,
-                "vs_nginx": pier[app]["vs_nginx"] if pier[app] else None,
-                "meets_direct_target": bool(pier[app] and pier[app]["vs_direct"] >= 0.8),
-                "meets_nginx_target": bool(pier[app] and pier[app]["vs_nginx"] >= 0.95),
-            } for app in APPS
-        }
+        def verdict_for(target: str) -> dict:
+            pier = {app: results[app].get(target) for app in APPS}
+            return {
+                app: {
+                    "vs_direct": pier[app]["vs_direct"] if pier[app] else None,
+                    "vs_nginx": pier[app]["vs_nginx"] if pier[app] else None,
+                    "meets_direct_target": bool(pier[app] and pier[app]["vs_direct"] >= 0.8),
+                    "meets_nginx_target": bool(pier[app] and pier[app]["vs_nginx"] >= 0.95),
+                } for app in APPS
+            }
+
         path = write_result("router", {
             "benchmark": "router",
             "machine": info,
@@ -494,10 +513,13 @@ def main() -> int:
                          "access_log off",
                 "targets": {"direct": "wrk straight to gunicorn",
                             "nginx": "generated nginx config",
+                            "haproxy-pier": "runtime.router.haproxy.Router, as the platform "
+                                            "runs it (access log through its pipe to a file)",
                             **{v: VARIANTS[v][3] for v in variants}},
             },
             "targets_from_issue": {"vs_direct": ">= 0.8", "vs_nginx": ">= 0.95"},
-            "verdict_caddy_pier": verdict,
+            "verdict_haproxy_pier": verdict_for("haproxy-pier"),
+            "verdict_caddy_pier": verdict_for("caddy-pier"),
             "results": results,
         })
         print(f"\nwrote {path}")

@@ -1,9 +1,11 @@
 """Read an app's log stream: recent history, then a live tail with no gap and no repeat."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from runtime.applog import LogLine, stream_key
+from logs.feed import Feeds, id_after
+from runtime.applog import LogLine, now_timestamp, stream_key
 
 HISTORY_BATCH = 1000
 TAIL_BLOCK_MS = 15_000
@@ -47,19 +49,68 @@ async def history(client, app: str, lines: int, flt: LogFilter) -> tuple[list[Lo
     return found, boundary or "0-0"
 
 
-async def tail(client, app: str, after: str, flt: LogFilter) -> AsyncIterator[LogLine | None]:
-    """Yield lines newer than `after` as they arrive; None after each idle wait (keep-alive)."""
+async def tail(
+    client, feeds: Feeds, app: str, after: str, flt: LogFilter
+) -> AsyncIterator[list[LogLine] | None]:
+    """Yield batches of lines newer than ``after`` as they arrive; None after an idle wait.
+
+    Lines up to where the worker's shared feed of the app began are read here; the feed
+    brings the rest. A tail too slow for the feed is cut loose and reads from Redis again;
+    if the stream's cap trimmed lines it never sent, it says so in a ``pier[logs]`` line.
+    """
     key, last = stream_key(app), after
     while True:
-        result = await client.xread({key: last}, block=TAIL_BLOCK_MS, count=HISTORY_BATCH)
-        if not result:
-            yield None
-            continue
-        for entry_id, fields in result[0][1]:
-            last = _text(entry_id)
-            line = LogLine.from_entry(entry_id, fields)
-            if flt.matches(line):
-                yield line
+        sub, _ = await feeds.subscribe(app)
+        try:
+            while True:
+                trimmed = await _trimmed_after(client, key, last)
+                entries = await client.xrange(key, min="(" + last, max="+", count=HISTORY_BATCH)
+                if not entries:
+                    break
+                if trimmed:
+                    yield [_skipped_notice(last)]
+                last = _text(entries[-1][0])
+                lines = [line for line in map(_line, entries) if flt.matches(line)]
+                if lines:
+                    yield lines
+            while not sub.lagged:
+                try:
+                    batch = await asyncio.wait_for(sub.queue.get(), TAIL_BLOCK_MS / 1000)
+                except TimeoutError:
+                    yield None
+                    continue
+                if batch is None:
+                    break
+                fresh = [e for e in batch if id_after(_text(e[0]), last)]
+                if not fresh:
+                    continue
+                last = _text(fresh[-1][0])
+                lines = [line for line in map(_line, fresh) if flt.matches(line)]
+                if lines:
+                    yield lines
+        finally:
+            feeds.unsubscribe(app, sub)
+
+
+async def _trimmed_after(client, key: str, last: str) -> bool:
+    """Whether the stream's cap has trimmed past ``last``, so lines after it may be gone.
+
+    (It errs only when the cap stopped exactly at ``last``; Redis keeps no count to tell.)
+    """
+    if last == "0-0":
+        return False
+    oldest = await client.xrange(key, count=1)
+    return bool(oldest) and id_after(_text(oldest[0][0]), last)
+
+
+def _skipped_notice(last: str) -> LogLine:
+    return LogLine(id=last, timestamp=now_timestamp(), source="pier", dyno="logs",
+                   message="Some lines were skipped: this tail fell behind the app's log "
+                           "buffer. Filter with -s/-d, or raise PIER_LOG_BUFFER.")
+
+
+def _line(entry) -> LogLine:
+    return LogLine.from_entry(*entry)
 
 
 def _text(value) -> str:

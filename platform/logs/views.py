@@ -15,24 +15,27 @@ from django.http import StreamingHttpResponse
 from api.async_auth import json_error, request_user
 from api.errors import NotFound
 from api.selectors import app_get
-from logs.reader import TAIL_BLOCK_MS, LogFilter, history, tail
+from logs.feed import BLOCK_MS, Feeds
+from logs.reader import LogFilter, history, tail
 from runtime.applog import SOURCES
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-MAX_TAILS_PER_WORKER = 10_000
+MAX_CONNECTIONS_PER_WORKER = 10_000
 
 
-def _redis() -> aioredis.Redis:
-    """Return a client bound to the running event loop (one pool per loop)."""
+def _redis() -> tuple[aioredis.Redis, Feeds]:
+    """Return the client and the app feeds bound to the running event loop (one per loop)."""
     loop = asyncio.get_running_loop()
     if loop not in _clients:
-        # Every waiting tail holds a connection for a blocking read of up to TAIL_BLOCK_MS:
-        # redis-py's defaults (100 connections, 5 s read timeout) would cut tails off.
-        _clients[loop] = aioredis.Redis.from_url(
+        # A feed holds a connection for a blocking read of up to BLOCK_MS: redis-py's
+        # default 5 s read timeout would cut it off, and its 100-connection cap would make
+        # the 101st app's history wait.
+        client = aioredis.Redis.from_url(
             settings.REDIS_URL,
-            max_connections=MAX_TAILS_PER_WORKER,
-            socket_timeout=TAIL_BLOCK_MS / 1000 + 10,
+            max_connections=MAX_CONNECTIONS_PER_WORKER,
+            socket_timeout=BLOCK_MS / 1000 + 10,
         )
+        _clients[loop] = (client, Feeds(client))
     return _clients[loop]
 
 
@@ -73,18 +76,19 @@ async def log_stream(request, app: str):
 
 
 async def _events(app, lines, follow, flt, sse, resume_from):
-    client = _redis()
+    client, feeds = _redis()
     if resume_from:
         after = resume_from  # a reconnecting client: continue right after what it saw
     else:
         recent, after = await history(client, app, lines, flt)
-        for line in recent:
-            yield _render(line, sse)
+        if recent:
+            yield "".join(_render(line, sse) for line in recent)
     if not follow:
         return
-    async for line in tail(client, app, after, flt):
-        if line is not None:
-            yield _render(line, sse)
+    async for batch in tail(client, feeds, app, after, flt):
+        # One chunk per batch, not per line: a busy app's tail keeps up.
+        if batch is not None:
+            yield "".join(_render(line, sse) for line in batch)
         elif sse:
             yield ": keep-alive\n\n"
 

@@ -163,3 +163,62 @@ def test_an_idle_tail_outlives_the_redis_clients_default_read_timeout(user, app,
         return chunk.decode() if isinstance(chunk, bytes) else chunk
 
     assert asyncio.run(run()).rstrip().endswith("app[web.1]: after a long quiet")
+
+
+def test_many_tails_of_an_app_share_one_redis_read(user, app, redis_client):
+    """Fifty tails of one app: one reader connection, and every tail gets every line."""
+
+    async def run():
+        client = client_for(user)
+        responses = [await client.get("/api/apps/logged/log-stream", {"tail": "1", "lines": "0"})
+                     for _ in range(50)]
+        readers = [asyncio.ensure_future(read_lines(r, 2)) for r in responses]
+        await asyncio.sleep(0.5)  # every tail is waiting on the shared feed
+        blocked = [c for c in redis_client.client_list() if c.get("cmd") == "xread"]
+        write(redis_client, "web.1", "one")
+        write(redis_client, "web.2", "two")
+        got = await asyncio.gather(*readers)
+        for response in responses:
+            await response.streaming_content.aclose()
+        return blocked, got
+
+    blocked, got = asyncio.run(run())
+    assert len(blocked) == 1
+    assert all([line.split(" ", 1)[1] for line in lines] == ["app[web.1]: one", "app[web.2]: two"]
+               for lines in got)
+
+
+def test_a_tail_that_falls_behind_the_cap_is_told_it_skipped_lines(user, app, redis_client):
+    import redis.asyncio as aioredis
+    from django.conf import settings
+
+    from logs.feed import QUEUE_BATCHES, Feeds
+    from logs.reader import LogFilter, tail
+
+    async def run():
+        client = aioredis.Redis.from_url(settings.REDIS_URL)
+        write(redis_client, "web.1", "first")
+        first = redis_client.xrange(applog.stream_key("logged"))[-1][0]
+        lines = tail(client, Feeds(client), "logged", first, LogFilter())
+        reader = asyncio.ensure_future(anext(lines))
+        await asyncio.sleep(0.3)
+        assert not reader.done()
+        # Far more batches than the tail's queue holds, in a stream capped at 20 lines,
+        # while this tail reads nothing.
+        for i in range(QUEUE_BATCHES * 3):
+            redis_client.xadd(applog.stream_key("logged"),
+                              {"ts": "t", "source": "app", "dyno": "web.1", "line": f"n{i}"},
+                              maxlen=20, approximate=False)
+            await asyncio.sleep(0.002)
+        seen = [await asyncio.wait_for(reader, 10)]
+        while sum(len(b) for b in seen if b) < 21:
+            seen.append(await asyncio.wait_for(anext(lines), 10))
+        await lines.aclose()
+        await client.aclose()
+        return [line for batch in seen if batch for line in batch]
+
+    got = asyncio.run(run())
+    messages = [line.message for line in got]
+    skipped = [line for line in got if line.source == "pier" and line.dyno == "logs"]
+    assert skipped and "skipped" in skipped[0].message, messages
+    assert messages[-1] == f"n{QUEUE_BATCHES * 3 - 1}"

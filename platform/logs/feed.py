@@ -1,0 +1,114 @@
+"""One blocking stream read per app per web worker, fanned out to every tail of that app.
+
+A tail used to hold its own Redis connection in a blocking XREAD: 500 idle tails were
+500 connections and ~280 KB each. Now a worker keeps one reader task per app that is
+being tailed, and each tail only holds a small queue of batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+
+from runtime.applog import stream_key
+
+BLOCK_MS = 15_000
+READ_COUNT = 1000
+QUEUE_BATCHES = 64  # a tail this many batches behind is cut loose and catches up itself
+
+
+def id_after(a: str, b: str) -> bool:
+    """Whether stream id ``a`` comes after ``b``."""
+    ams, _, aseq = a.partition("-")
+    bms, _, bseq = b.partition("-")
+    return (int(ams), int(aseq or 0)) > (int(bms), int(bseq or 0))
+
+
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+@dataclass(eq=False)
+class Subscription:
+    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_BATCHES))
+    lagged: bool = False  # the feed dropped batches for it: it must re-read from Redis
+
+
+class AppFeed:
+    """Reads one app's stream from where it stood when the feed started, for its tails."""
+
+    def __init__(self, client, app: str, on_idle) -> None:
+        self.client, self.key, self.on_idle = client, stream_key(app), on_idle
+        self.subscriptions: set[Subscription] = set()
+        self.start_id: str | None = None
+        self.started = asyncio.Event()
+        self.task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            newest = await self.client.xrevrange(self.key, count=1)
+            self.start_id = _text(newest[0][0]) if newest else "0-0"
+            self.started.set()
+            last = self.start_id
+            while self.subscriptions:
+                result = await self.client.xread({self.key: last}, block=BLOCK_MS,
+                                                 count=READ_COUNT)
+                if not result:
+                    continue
+                batch = result[0][1]
+                last = _text(batch[-1][0])
+                for sub in list(self.subscriptions):
+                    self._offer(sub, batch)
+        finally:
+            self.started.set()  # a failed start must not leave tails waiting forever
+            for sub in self.subscriptions:
+                sub.lagged = True
+                with contextlib.suppress(asyncio.QueueFull):
+                    sub.queue.put_nowait(None)
+            self.on_idle(self)
+
+    @staticmethod
+    def _offer(sub: Subscription, batch) -> None:
+        if sub.lagged:
+            return
+        try:
+            sub.queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            sub.lagged = True  # the tail re-reads from Redis instead: memory stays bounded
+
+
+class Feeds:
+    """The feeds of one event loop (one web worker), created on the first tail of an app."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+        self.feeds: dict[str, AppFeed] = {}
+
+    async def subscribe(self, app: str) -> tuple[Subscription, str]:
+        """Return a new subscription and the id from which it receives every entry after."""
+        feed = self.feeds.get(app)
+        if feed is None or feed.task.done():
+            feed = self.feeds[app] = AppFeed(self.client, app, self._forget(app))
+        sub = Subscription()
+        feed.subscriptions.add(sub)
+        await feed.started.wait()
+        if feed.start_id is None:
+            feed.subscriptions.discard(sub)
+            await feed.task  # raises the reason it could not start (Redis down)
+        return sub, feed.start_id
+
+    def unsubscribe(self, app: str, sub: Subscription) -> None:
+        feed = self.feeds.get(app)
+        if feed is not None:
+            feed.subscriptions.discard(sub)
+            # The reader notices when its blocking read returns; an idle app's reader may
+            # wait up to BLOCK_MS before it ends. Cancel it now rather than hold Redis.
+            if not feed.subscriptions:
+                feed.task.cancel()
+
+    def _forget(self, app: str):
+        def forget(feed: AppFeed) -> None:
+            if self.feeds.get(app) is feed:
+                del self.feeds[app]
+        return forget
