@@ -29,14 +29,29 @@ class ProcessSpec:
     cpu_shares: int = 1024
     max_processes: int = 256
     restart_token: str = ""  # change it to restart every process of this type (ps:restart)
+    # (index, token) pairs: change one to restart just that process (ps:restart web.2)
+    process_tokens: tuple[tuple[int, str], ...] = ()
 
     def __post_init__(self) -> None:
+        pairs = self.process_tokens
+        if isinstance(pairs, dict):
+            pairs = pairs.items()
+        try:
+            pairs = tuple(sorted((int(i), str(t)) for i, t in pairs))
+        except (TypeError, ValueError) as e:
+            raise Invalid(f"{self.type}: process_tokens must be (index, token) pairs") from e
+        object.__setattr__(self, "process_tokens", pairs)
         if not PROCESS_TYPE.match(self.type):
             raise Invalid(f"invalid process type {self.type!r}")
         for name in ("quantity", "memory_mb", "cpu_shares", "max_processes"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise Invalid(f"{self.type}: {name} must be a non-negative integer")
+
+    def token_for(self, index: int) -> str:
+        """The restart token of one process: its type's, plus its own once restarted alone."""
+        own = dict(self.process_tokens).get(index, "")
+        return f"{self.restart_token}+{own}" if own else self.restart_token
 
 
 @dataclass(frozen=True)

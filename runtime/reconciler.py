@@ -201,7 +201,10 @@ class Reconciler:
             self._converge_type(app, spec, current, decided)
         wanted = {s.type for s in app.formation}
         decided.to_stop += [p for p in current if p.type not in wanted] + old
-        decided.upstreams = self._upstreams(app, current, app.release)
+        # Route first, then stop: what is about to be stopped gets no more requests.
+        stopping = {p.container_id for p in decided.to_stop}
+        serving = [p for p in current if p.container_id not in stopping]
+        decided.upstreams = self._upstreams(app, serving, app.release)
         return decided
 
     # -- release switch ---------------------------------------------------------
@@ -264,23 +267,45 @@ class Reconciler:
         for p in current:
             if p.type == spec.type:
                 slots[p.index].append(p)
+        fresh: dict[int, ProcessStatus] = {}
+        stale: dict[int, ProcessStatus] = {}
         for index, procs in slots.items():
             if index > spec.quantity:
                 decided.to_stop += procs
-            else:
-                decided.to_stop += procs[1:]  # a duplicate can only come from outside
+                continue
+            token = spec.token_for(index)
+            for p in procs:  # keep one of each; a duplicate can only come from outside
+                kept = fresh if p.restart_token == token else stale
+                if p.container_id != kept.setdefault(index, p).container_id:
+                    decided.to_stop.append(p)
+        # ps:restart of web processes rolls: one at a time, the replacement starts beside
+        # the old process and takes over once healthy, so the app never stops answering.
+        rolling = spec.type == "web" and any(i in fresh for i in stale)
         missing = []
         for index in range(1, spec.quantity + 1):
-            procs = slots.get(index)
+            new, old = fresh.get(index), stale.get(index)
             if self._slot_busy(app, spec, index):
                 self._result.pending = True
-            elif not procs:
+            elif old is None and new is None:
                 missing.append(index)
-            elif procs[0].state == "crashed":
-                self._handle_crash(app, spec, procs[0])
-            elif procs[0].restart_token != spec.restart_token:
-                self._emit(app.name, "Restarting", "restarting", procs[0].name, app.release)
-                decided.to_stop.append(procs[0])
+            elif old is None:
+                if new.state == "crashed":
+                    self._handle_crash(app, spec, new)
+            elif new is not None:  # a replacement is booting beside the old process
+                self._result.pending = True
+                if self._is_healthy(new):
+                    decided.to_stop.append(old)
+                elif new.state == "crashed":
+                    self._handle_crash(app, spec, new)
+            elif spec.type == "web" and self._is_healthy(old):
+                self._result.pending = True
+                if not rolling:
+                    rolling = True
+                    self._emit(app.name, "Restarting", "restarting", old.name, app.release)
+                    missing.append(index)
+            else:
+                self._emit(app.name, "Restarting", "restarting", old.name, app.release)
+                decided.to_stop.append(old)
                 self._result.pending = True
         self._start_many(app, spec, missing)
 

@@ -36,6 +36,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
                 cpu_shares=size.cpu_shares,
                 max_processes=size.max_processes,
                 restart_token=row.restarted_at.isoformat() if row.restarted_at else "",
+                process_tokens=row.process_restarts,
             )
         )
     return DesiredApp(

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import hashlib
 import logging
 import math
 import secrets
@@ -177,8 +178,10 @@ class Backend(BaseBackend):
             restart_token=labels.get("pier.restart", ""),
         )
 
-    def container_name(self, app: str, release: int, dyno: str) -> str:
-        return f"{self.name_prefix}{app}-v{release}-{dyno}"
+    def container_name(self, app: str, release: int, dyno: str, token: str = "") -> str:
+        # A restarted process starts beside the one it replaces: the token tells them apart.
+        suffix = f"-r{hashlib.sha256(token.encode()).hexdigest()[:8]}" if token else ""
+        return f"{self.name_prefix}{app}-v{release}-{dyno}{suffix}"
 
     def _run_kwargs(self, app: DesiredApp, dyno: str, memory_mb: int) -> dict:
         """Return what every app container gets: env, user, limits, network, no ports."""
@@ -205,14 +208,15 @@ class Backend(BaseBackend):
             "pier.release": str(app.release),
             "pier.process": spec.type,
             "pier.index": str(index),
-            "pier.restart": spec.restart_token,
+            "pier.restart": spec.token_for(index),
             "pier.restarts": str(restarts),
         }
         with _engine():
             try:
                 container = self.client.containers.create(
                     command=shell_command(spec.command),
-                    name=self.container_name(app.name, app.release, dyno),
+                    name=self.container_name(app.name, app.release, dyno,
+                                             spec.token_for(index)),
                     labels=labels,
                     cpu_shares=spec.cpu_shares or None,
                     pids_limit=spec.max_processes or None,

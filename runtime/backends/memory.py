@@ -34,14 +34,16 @@ class Backend(BaseBackend):
     def start_process(self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts=0):
         if app.image in self.missing_images:
             raise StartFailed(f"image {app.image} not found")
-        key = (app.name, app.release, spec.type, index)
-        if any((p.app, p.release, p.type, p.index) == key for p in self.processes.values()):
+        token = spec.token_for(index)
+        key = (app.name, app.release, spec.type, index, token)
+        if any((p.app, p.release, p.type, p.index, p.restart_token) == key
+               for p in self.processes.values()):
             raise StartFailed(f"duplicate process {key}")
         cid = f"c{next(self._ids)}"
         status = ProcessStatus(
             app=app.name, type=spec.type, index=index, release=app.release, state="up",
             address=f"10.0.0.{cid[1:]}:5000", started_at=self.clock(), restarts=restarts,
-            container_id=cid, restart_token=spec.restart_token,
+            container_id=cid, restart_token=token,
         )
         self.processes[cid] = status
         self.images[cid] = app.image

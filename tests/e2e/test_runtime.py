@@ -154,6 +154,52 @@ def test_deploy_under_load_has_no_failed_requests(platform, deployed):
     assert failures == []
 
 
+def containers_by_dyno(app: str) -> list[tuple[str, str]]:
+    containers = docker.from_env().containers.list(filters={"label": f"pier.app={app}"})
+    return sorted((f"{c.labels['pier.process']}.{c.labels['pier.index']}", c.id)
+                  for c in containers)
+
+
+def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, deployed):
+    app, _ = deployed()
+    scale(platform, app, web=2)
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="two web")
+    before = dict(containers_by_dyno(app))
+    response = platform.api.post(f"/apps/{app}/dynos/restart", json={"target": "web.2"})
+    assert response.status_code == 202, response.text
+    wait_for(lambda: len(containers_by_dyno(app)) == 2
+             and before["web.2"] not in dict(containers_by_dyno(app)).values(),
+             message="web.2 replaced")
+    assert dict(containers_by_dyno(app))["web.1"] == before["web.1"]
+
+    failures, codes, stop = [], [], threading.Event()
+
+    def load():
+        with httpx.Client(timeout=10) as client:
+            while not stop.is_set() and len(codes) < 5000:
+                try:
+                    response = client.get(f"http://127.0.0.1:{platform.router_port}/",
+                                          headers={"Host": f"{app}.localhost"})
+                    codes.append(response.status_code)
+                    if response.status_code != 200:
+                        failures.append(response.status_code)
+                except httpx.HTTPError as e:
+                    failures.append(repr(e))
+
+    loader = threading.Thread(target=load)
+    loader.start()
+    before = {cid for _, cid in containers_by_dyno(app)}
+    response = platform.api.post(f"/apps/{app}/dynos/restart", json={"target": "web"})
+    assert response.status_code == 202, response.text
+    wait_for(lambda: len(containers_by_dyno(app)) == 2
+             and not {cid for _, cid in containers_by_dyno(app)} & before,
+             message="both web processes replaced")
+    stop.set()
+    loader.join()
+    assert len(codes) > 20
+    assert failures == []
+
+
 def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, deployed):
     app, _ = deployed("v-good")
     _, result = deployed("v-bad", app=app, procfile="web: sleep 100000\n")

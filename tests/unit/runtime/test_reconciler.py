@@ -273,6 +273,42 @@ def test_restart_token_replaces_processes(reconciler, backend):
     assert after[0].restart_token == "r1"
 
 
+def restarted(web=2, worker=1, token="r1", web_tokens=None):
+    formation = (ProcessSpec("web", web, "serve", restart_token=token,
+                             process_tokens=web_tokens or {}),
+                 ProcessSpec("worker", worker, "work", restart_token=token))
+    return DesiredApp(name="myapp", release=1, image="pier/myapp:1", formation=formation)
+
+
+@pytest.mark.parametrize("web", [1, 3])
+def test_restarting_web_rolls_one_at_a_time_and_never_leaves_the_router_empty(
+    reconciler, backend, router, web
+):
+    converge(reconciler, [restarted(web=web, token="")])
+    before = {p.container_id for p in backend.list_processes()}
+    desired = [restarted(web=web, token="r1")]
+    for _ in range(20):
+        result = reconciler.reconcile(desired)
+        assert len(router.upstreams("myapp")) >= web  # full capacity all along
+        booting = [p for p in backend.list_processes() if p.type == "web"]
+        assert len(booting) <= web + 1  # one replacement at a time
+        if not result.pending:
+            break
+    after = backend.list_processes()
+    assert sorted(p.name for p in after) == [f"web.{i}" for i in range(1, web + 1)] + ["worker.1"]
+    assert all(p.restart_token == "r1" and p.container_id not in before for p in after)
+    assert set(router.upstreams("myapp")) == {p.address for p in after if p.type == "web"}
+
+
+def test_restarting_one_process_leaves_the_others_alone(reconciler, backend):
+    converge(reconciler, [restarted(web=2, token="")])
+    before = {p.name: p.container_id for p in backend.list_processes()}
+    converge(reconciler, [restarted(web=2, token="", web_tokens={2: "t"})])
+    after = {p.name: p.container_id for p in backend.list_processes()}
+    assert after["web.1"] == before["web.1"] and after["worker.1"] == before["worker.1"]
+    assert after["web.2"] != before["web.2"]
+
+
 def test_maintenance_and_custom_domains_reach_the_router(reconciler, router):
     converge(reconciler, [app(domains=("www.example.test",), maintenance=True)])
     route = router.routes[0]
