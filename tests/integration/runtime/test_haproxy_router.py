@@ -189,3 +189,45 @@ def test_restarted_haproxy_serves_the_last_table(haproxy, upstreams, tmp_path):
 def test_router_not_running_is_router_unavailable(tmp_path):
     with pytest.raises(RouterUnavailable):
         Router(state_dir=tmp_path).apply([])
+
+
+def websocket_echo_server() -> tuple[socket.socket, int]:
+    """Answer one HTTP Upgrade with 101, then echo raw bytes (a WebSocket's framing is the
+    app's business; the router only has to switch the connection to a tunnel)."""
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                request += conn.recv(4096)
+            assert b"upgrade: websocket" in request.lower()
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                         b"Connection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n")
+            while data := conn.recv(4096):
+                conn.sendall(data)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server, server.getsockname()[1]
+
+
+def test_websocket_upgrade_is_tunnelled(haproxy):
+    router, port, _ = haproxy
+    server, app_port = websocket_echo_server()
+    router.apply([Route("ws", ["ws.localhost"], [f"127.0.0.1:{app_port}"])])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /socket HTTP/1.1\r\nHost: ws.localhost\r\nUpgrade: websocket\r\n"
+                     b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                     b"Sec-WebSocket-Version: 13\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 101")
+        for message in (b"\x81\x05hello", b"\x81\x05again"):
+            sock.sendall(message)
+            echoed = b""
+            while len(echoed) < len(message):
+                echoed += sock.recv(4096)
+            assert echoed == message
+    server.close()
