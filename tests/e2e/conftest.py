@@ -81,6 +81,21 @@ class Platform:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
 
+    def pids(self, *words: str) -> list[int]:
+        """Pids of this platform's processes whose command line has all ``words``."""
+        found, marker = [], f"PIER_DATA_DIR={self.data_dir}".encode()
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                environ = (entry / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if marker in environ and all(w in cmdline for w in words):
+                found.append(int(entry.name))
+        return found
+
     def git_url(self, app: str, token: str | None = None) -> str:
         host = self.url.removeprefix("http://")
         return f"http://user:{token or self.token}@{host}/{app}.git"

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -31,10 +32,12 @@ class Command(BaseCommand):
         first_login = self._first_user(admin_email or f"admin@{settings.PIER_DOMAIN}")
         manager = Manager()
         env = self._process_env()
+        processes = parse_procfile(Path(procfile).read_text()).processes
         if "REDIS_URL" not in os.environ:
-            manager.add_process("redis", self._redis_command(), env=env)
-        for name, command in parse_procfile(Path(procfile).read_text()).processes.items():
-            manager.add_process(name, command, env=env, cwd=str(settings.BASE_DIR))
+            processes = {"redis": self._redis_command(), **processes}
+        for name, command in processes.items():
+            manager.add_process(name, _respawning(name, command), env=env,
+                                cwd=str(settings.BASE_DIR))
         self._banner(first_login)
         manager.loop()
         sys.exit(manager.returncode)
@@ -102,3 +105,9 @@ class Command(BaseCommand):
             + "  Ctrl-C stops everything.\n"
         )
         self.stdout.flush()
+
+
+def _respawning(name: str, command: str) -> str:
+    """Wrap a Procfile command so that it is started again when it dies (scripts/respawn.py)."""
+    script = settings.BASE_DIR / "scripts" / "respawn.py"
+    return shlex.join([sys.executable, str(script), name, "--", "/bin/sh", "-c", command])

@@ -1,0 +1,124 @@
+"""Platform faults end to end: the runtime killed mid-deploy, the router killed, Docker
+frozen for a while. Apps keep answering, and the platform finishes what it was doing."""
+
+import os
+import signal
+import threading
+import time
+
+import docker
+import httpx
+import pytest
+
+from tests.e2e.test_runtime import deployed, scale, up_dynos, wait_for  # noqa: F401
+
+pytestmark = pytest.mark.docker
+
+
+def process_pids(platform, *words: str) -> list[int]:
+    """The real process, not the respawn wrapper or the shell around it."""
+    return [pid for pid in platform.pids(*words)
+            if b"respawn.py" not in _cmdline(pid) and not _cmdline(pid).startswith(b"/bin/sh")]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read()
+    except OSError:
+        return b""
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+class Load:
+    """Requests to the app in a loop until stopped; records every failure."""
+
+    def __init__(self, platform, app: str):
+        self.url = f"http://127.0.0.1:{platform.router_port}/"
+        self.host = f"{app}.localhost"
+        self.codes, self.failures = [], []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        with httpx.Client(timeout=10) as client:
+            while not self.stopped.is_set():
+                try:
+                    response = client.get(self.url, headers={"Host": self.host})
+                    self.codes.append(response.status_code)
+                    if response.status_code != 200:
+                        self.failures.append((response.status_code, response.text[:80]))
+                except httpx.HTTPError as e:
+                    self.failures.append(repr(e))
+                time.sleep(0.01)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join()
+
+
+def releases_running(app: str) -> set[str]:
+    containers = docker.from_env().containers.list(filters={"label": f"pier.app={app}"})
+    return {c.labels["pier.release"] for c in containers}
+
+
+def test_runtime_killed_during_a_deploy_finishes_it(platform, deployed):  # noqa: F811
+    app, _ = deployed("v-one")
+    [runtime] = process_pids(platform, "manage.py runtime")
+    outcome = {}
+    with Load(platform, app) as load:
+        pusher = threading.Thread(
+            target=lambda: outcome.update(result=deployed("v-two", app=app)[1]))
+        pusher.start()
+        # The new release's first process is starting: the runtime is mid-rollout.
+        wait_for(lambda: len(releases_running(app)) == 2, timeout=300, message="rollout")
+        os.kill(runtime, signal.SIGKILL)
+        pusher.join(600)
+        wait_for(lambda: httpx.get(load.url, headers={"Host": load.host}).text
+                 .startswith("v-two"), message="v-two serving")
+    result = outcome["result"]
+    assert result.returncode == 0, result.stderr
+    assert process_pids(platform, "manage.py runtime") not in ([], [runtime])  # respawned
+    wait_for(lambda: len(releases_running(app)) == 1, message="only v-two left")
+    assert len(load.codes) > 20
+    assert load.failures == []  # never zero web processes while one was healthy
+
+
+def test_router_killed_comes_back_with_its_routes(platform, deployed):  # noqa: F811
+    app, _ = deployed("v-one")
+    [haproxy] = [pid for pid in process_pids(platform, "haproxy", "-W")  # the master
+                 if b"haproxy" not in _cmdline(_parent(pid))]
+    os.kill(haproxy, signal.SIGKILL)
+    url, host = f"http://127.0.0.1:{platform.router_port}/", {"Host": f"{app}.localhost"}
+    # Respawned from its config and server-state files, before the runtime's next pass.
+    wait_for(lambda: httpx.get(url, headers=host).status_code == 200, timeout=30,
+             message="the app through the restarted router")
+    assert process_pids(platform, "haproxy", "-W") != [haproxy]
+    # And the runtime still drives the new router.
+    scale(platform, app, web=2)
+    wait_for(lambda: {httpx.get(url, headers=host).text.split()[-1] for _ in range(8)}
+             == {"web.1", "web.2"}, message="both web processes through the new router")
+
+
+def test_docker_frozen_for_a_while_loses_nothing(platform, deployed):  # noqa: F811
+    app, _ = deployed("v-one")
+    [dockerd] = [int(p) for p in os.popen("pidof dockerd").read().split()]
+    with Load(platform, app) as load:
+        os.kill(dockerd, signal.SIGSTOP)
+        try:
+            scale(platform, app, web=2)  # the API does not need Docker
+            time.sleep(8)  # the runtime's calls to Docker hang meanwhile
+        finally:
+            os.kill(dockerd, signal.SIGCONT)
+        wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], timeout=120,
+                 message="the scale done once Docker answers again")
+    assert len(load.codes) > 20
+    assert load.failures == []  # the app kept answering through the router all along
