@@ -56,9 +56,21 @@ class ProcessSpec:
 
 @dataclass(frozen=True)
 class HealthCheck:
-    """How long new web processes get to accept TCP connections on PORT."""
+    """When a new web process counts as healthy, and how long it gets to become so.
+
+    Without ``path``: it accepts TCP connections on PORT. With it: ``GET path`` answers
+    2xx/3xx, with ``content`` in the body when given (app.json's startup check).
+    """
 
     boot_timeout: float = 60.0
+    path: str = ""
+    content: str = ""
+
+    def describe(self) -> str:
+        if not self.path:
+            return "accept connections on PORT"
+        wanted = f" with {self.content!r}" if self.content else ""
+        return f"answer GET {self.path}{wanted}"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from runtime.backends.base import BaseBackend
-from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
+from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
 from runtime.errors import BackendUnavailable, PierRuntimeError
 from runtime.router.base import BaseRouter, Route
 
@@ -119,6 +119,7 @@ class Reconciler:
         self._live: dict[str, int] = {}
         self._failed: set[tuple[str, int]] = set()
         self._healthy: set[str] = set()
+        self._checks: dict[str, HealthCheck] = {}  # per app, from its desired state
         self._stopping: dict[str, tuple[ProcessStatus, Future]] = {}
         self._started: set[str] = set()
         self._network_ready = False
@@ -185,6 +186,7 @@ class Reconciler:
 
     def _reconcile_app(self, app: DesiredApp, procs: list[ProcessStatus]) -> _AppPass:
         decided = _AppPass()
+        self._checks[app.name] = app.healthcheck
         procs = [p for p in procs if p.container_id not in self._stopping]
         current = [p for p in procs if p.release == app.release]
         old = [p for p in procs if p.release != app.release]
@@ -239,8 +241,8 @@ class Reconciler:
         del self._rollouts[app.name]
         self._result.failed.append((app.name, app.release))
         reason = (
-            f"Release v{app.release} failed: web processes did not accept connections on "
-            f"PORT within {app.healthcheck.boot_timeout:g}s"
+            f"Release v{app.release} failed: web processes did not "
+            f"{app.healthcheck.describe()} within {app.healthcheck.boot_timeout:g}s"
         )
         if serving is None:  # nothing to fall back to: keep trying to run it
             self._emit(app.name, reason, "release_failed", release=app.release)
@@ -381,7 +383,8 @@ class Reconciler:
             return False
         if p.container_id in self._healthy:
             return True
-        if self.backend.is_healthy(p):
+        check = self._checks.get(p.app) if p.type == "web" else None
+        if self.backend.is_healthy(p, check):
             self._healthy.add(p.container_id)
             if p.container_id in self._started:  # adopted processes were up all along
                 self._emit(p.app, "State changed from starting to up", "up", p.name, p.release)

@@ -2,7 +2,7 @@
 
 from api.models import App, Release
 from api.validation import DYNO_SIZES
-from runtime.desired import DesiredApp, ProcessSpec
+from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
 
 
 def release_to_run(*, app: App) -> Release | None:
@@ -47,6 +47,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         formation=tuple(formation),
         domains=tuple(app.domains.values_list("hostname", flat=True)),
         maintenance=app.maintenance,
+        healthcheck=HealthCheck(**release.build.healthcheck),
     )
 
 

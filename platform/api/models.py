@@ -74,6 +74,8 @@ class Build(models.Model):
     process_types = models.JSONField(default=dict, blank=True)
     # app.json's "formation" ({"web": {"quantity": 2, "size": "large"}}): the first deploy's scale.
     formation_defaults = models.JSONField(default=dict, blank=True)
+    # app.json's web startup check: {"path", "content", "boot_timeout"}, each optional.
+    healthcheck = models.JSONField(default=dict, blank=True)
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

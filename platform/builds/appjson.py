@@ -1,4 +1,5 @@
-"""app.json, as Heroku reads it: here only its `formation`, the first deploy's scale."""
+"""app.json: its `formation` (the first deploy's scale, as Heroku reads it) and its web
+`healthchecks` (the startup check a new release must pass, as Dokku reads it)."""
 
 import json
 from collections.abc import Callable
@@ -6,18 +7,27 @@ from pathlib import Path
 
 from api.validation import DYNO_SIZES
 
+Log = Callable[[str], None]
 
-def app_json_formation(
-    path: Path, process_types: dict, log: Callable[[str], None]
-) -> dict[str, dict]:
-    """Return app.json's valid formation entries; warn about (and skip) the others."""
+
+def app_json(path: Path, log: Log) -> dict:
+    """Return app.json's content, or {} when it is missing or not a JSON object."""
     if not path.is_file():
         return {}
     try:
-        formation = json.loads(path.read_text()).get("formation", {})
-    except (ValueError, AttributeError) as e:
+        data = json.loads(path.read_text())
+    except ValueError as e:
         log(f" !     app.json is not valid JSON ({e}); ignoring it")
         return {}
+    if not isinstance(data, dict):
+        log(" !     app.json is not a JSON object; ignoring it")
+        return {}
+    return data
+
+
+def app_json_formation(data: dict, process_types: dict, log: Log) -> dict[str, dict]:
+    """Return app.json's valid formation entries; warn about (and skip) the others."""
+    formation = data.get("formation", {})
     result = {}
     for ptype, entry in formation.items() if isinstance(formation, dict) else []:
         quantity = entry.get("quantity", 1) if isinstance(entry, dict) else None
@@ -30,3 +40,30 @@ def app_json_formation(
             size = "standard"
         result[ptype] = {"quantity": quantity, "size": size}
     return result
+
+
+def app_json_healthcheck(data: dict, log: Log) -> dict:
+    """Return the web startup check: {"path", "content", "boot_timeout"} (each optional).
+
+    Dokku's shape: ``{"healthchecks": {"web": [{"type": "startup", "path": "/health",
+    "content": "ok", "timeout": 60}]}}``. Without one, a web process is healthy once it
+    accepts TCP connections on PORT.
+    """
+    checks = data.get("healthchecks", {})
+    web = checks.get("web", []) if isinstance(checks, dict) else None
+    if not isinstance(web, list):
+        log(" !     app.json healthchecks.web must be a list of checks; ignoring it")
+        return {}
+    for check in web:
+        if not isinstance(check, dict) or check.get("type", "startup") != "startup":
+            continue
+        path, content = check.get("path", "/"), check.get("content", "")
+        timeout = check.get("timeout", 60)
+        if not (isinstance(path, str) and path.startswith("/") and " " not in path
+                and isinstance(content, str)
+                and isinstance(timeout, int | float) and 0 < timeout <= 600):
+            log(" !     app.json startup check ignored: needs a path starting with /, "
+                "text content and a timeout of 1-600 s")
+            return {}
+        return {"path": path, "content": content, "boot_timeout": float(timeout)}
+    return {}

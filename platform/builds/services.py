@@ -16,7 +16,7 @@ from api.models import App, Build, Release
 from api.selectors import config_current
 from api.services.releases import release_create
 from builds import images
-from builds.appjson import app_json_formation
+from builds.appjson import app_json, app_json_formation, app_json_healthcheck
 from builds.logstream import BuildLogWriter
 from builds.paths import build_dir, build_output_path
 from pier.redis import get_redis
@@ -113,8 +113,10 @@ def _build_and_release(*, build: Build, out) -> None:
         source_version=build.source_sha,
         ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )
+    manifest = app_json(source / "app.json", out)
     Build.objects.filter(pk=build.pk).update(
-        formation_defaults=app_json_formation(source / "app.json", result.process_types, out),
+        formation_defaults=app_json_formation(manifest, result.process_types, out),
+        healthcheck=app_json_healthcheck(manifest, out),
         image=result.image,
         process_types=result.process_types,
         buildpack=", ".join(result.buildpacks),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
+from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
 
 # Port every app process listens on inside its own network namespace.
 APP_PORT = 5000
@@ -59,8 +59,8 @@ class BaseBackend:
         """Forget an exited process (and kill it first if it is somehow still running)."""
         raise NotImplementedError("a backend must provide remove(status)")
 
-    def is_healthy(self, status: ProcessStatus) -> bool:
-        """Return whether the process accepts TCP connections on its PORT right now."""
+    def is_healthy(self, status: ProcessStatus, check: HealthCheck | None = None) -> bool:
+        """Return whether the process passes ``check`` right now (default: TCP on PORT)."""
         raise NotImplementedError("a backend must provide is_healthy(status)")
 
     def run_oneoff(

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import hashlib
+import http.client
 import logging
 import math
 import secrets
@@ -42,7 +43,7 @@ import docker.errors
 import requests.exceptions
 
 from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
-from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
+from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
 from runtime.errors import BackendUnavailable, EngineError, StartFailed
 
 logger = logging.getLogger(__name__)
@@ -243,10 +244,13 @@ class Backend(BaseBackend):
         with _engine(), contextlib.suppress(docker.errors.NotFound):
             self.client.api.remove_container(status.container_id, force=True)
 
-    def is_healthy(self, status: ProcessStatus, timeout: float = 0.5) -> bool:
+    def is_healthy(self, status: ProcessStatus, check: HealthCheck | None = None,
+                   timeout: float = 0.5) -> bool:
         if status.state != "up" or not status.address:
             return False
         host, _, port = status.address.rpartition(":")
+        if check and check.path:
+            return http_check_passes(host, int(port), check, timeout=2.0)
         try:
             with socket.create_connection((host, int(port)), timeout=timeout):
                 return True
@@ -313,6 +317,20 @@ class Backend(BaseBackend):
             ):
                 with contextlib.suppress(docker.errors.NotFound):
                     self.client.api.remove_container(summary["Id"], force=True)
+
+
+def http_check_passes(host: str, port: int, check: HealthCheck, timeout: float) -> bool:
+    """``GET check.path`` answers 2xx/3xx (and has ``check.content`` in its first 64 kB)."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", check.path, headers={"User-Agent": "pier-healthcheck"})
+        response = connection.getresponse()
+        body = response.read(65536).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+    return 200 <= response.status < 400 and check.content in body
 
 
 def block_host_access(iface: str) -> bool:

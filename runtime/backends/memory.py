@@ -1,8 +1,8 @@
 """An in-memory backend for unit tests of the reconciler, like Django's locmem mail backend.
 
 Tests poke it directly: ``crash(name)`` makes a process exit, ``unhealthy_images`` holds
-images whose web processes never accept connections, ``missing_images`` images that
-cannot start, ``log`` records every call.
+images whose web processes never accept connections, ``failing_paths`` HTTP check paths
+that never pass, ``missing_images`` images that cannot start, ``log`` records every call.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ class Backend(BaseBackend):
         self.clock = clock
         self.processes: dict[str, ProcessStatus] = {}
         self.unhealthy_images: set[str] = set()
+        self.failing_paths: set[str] = set()  # HTTP health check paths that never pass
         self.missing_images: set[str] = set()
         self.images: dict[str, str] = {}
         self.log: list[tuple[str, str]] = []
@@ -58,10 +59,11 @@ class Backend(BaseBackend):
         self.log.append(("remove", f"{status.app} v{status.release} {status.name}"))
         self.processes.pop(status.container_id, None)
 
-    def is_healthy(self, status):
+    def is_healthy(self, status, check=None):
         current = self.processes.get(status.container_id)
         return bool(current and current.state == "up"
-                    and self.images[status.container_id] not in self.unhealthy_images)
+                    and self.images[status.container_id] not in self.unhealthy_images
+                    and not (check and check.path in self.failing_paths))
 
     def run_oneoff(
         self, app, command, *, output=None, memory_mb=512, timeout=None, env=None, dyno=None

@@ -153,3 +153,24 @@ def test_drains(api, app, make_user, client_for):
 
     assert api.delete(f"/api/apps/procs/drains/{quote(stored, safe='')}").status_code == 204
     assert api.get("/api/apps/procs/drains").json() == []
+
+
+def test_app_json_healthcheck_reaches_the_runtimes_desired_state(api, user):
+    from api.desired import desired_app
+    from api.models import App, Build
+    from api.selectors import config_current
+    from api.services.releases import release_create
+    from runtime.desired import HealthCheck
+
+    api.post("/api/apps", {"name": "checked"}, format="json")
+    app = App.objects.get(name="checked")
+    build = Build.objects.create(
+        app=app, status="succeeded", image="pier/checked:1",
+        process_types={"web": "gunicorn app:app"},
+        healthcheck={"path": "/health", "content": "ok", "boot_timeout": 20.0},
+    )
+    release_create(
+        app=app, build=build, config=config_current(app=app), description="Deploy", user=user
+    )
+    assert desired_app(app=app).healthcheck == HealthCheck(
+        boot_timeout=20.0, path="/health", content="ok")

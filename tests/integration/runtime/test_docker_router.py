@@ -230,3 +230,25 @@ def test_oneoff_streams_output_and_returns_status(backend):
     assert status == 3
     assert b"".join(chunks).startswith(b"hi from run.")
     assert backend.list_processes("rt-oneoff") == []
+
+
+def test_http_health_check_gates_the_release(reconciler, backend, live_router, events):
+    from dataclasses import replace
+
+    from runtime.desired import HealthCheck
+
+    _, port, _ = live_router
+    converge(reconciler, [make_app("rt-check", release=1)])
+    # v2 listens on PORT but has no /health: with the check it never becomes healthy.
+    missing = replace(make_app("rt-check", release=2),
+                      healthcheck=HealthCheck(boot_timeout=3, path="/health"))
+    results = converge(reconciler, [missing])
+    assert ("rt-check", 2) in [f for r in results for f in r.failed]
+    assert any("did not answer GET /health within 3s" in e.message for e in events)
+    assert get(port, "rt-check.localhost").text == "release 1\n"
+    # v3's page has the expected content: it goes live.
+    passing = replace(make_app("rt-check", release=3),
+                      healthcheck=HealthCheck(boot_timeout=20, path="/", content="release 3"))
+    converge(reconciler, [passing])
+    assert get(port, "rt-check.localhost").text == "release 3\n"
+

@@ -213,6 +213,26 @@ def test_release_switch_order(reconciler, backend, router, clock, events):
     assert ("myapp", 2) in [(e.app, e.release) for e in events if e.kind == "release_up"]
 
 
+def test_release_failing_its_http_check_fails_and_says_which_check(
+    reconciler, backend, router, clock, events
+):
+    converge(reconciler, [app(release=1, web=1)])
+    v1 = set(router.upstreams("myapp"))
+    backend.failing_paths.add("/health")
+    check = HealthCheck(boot_timeout=5, path="/health", content="ok")
+    desired = [app(release=2, web=1, healthcheck=check)]
+    reconciler.reconcile(desired)
+    clock.advance(6)
+    assert reconciler.reconcile(desired).failed == [("myapp", 2)]
+    assert set(router.upstreams("myapp")) == v1
+    failed = next(e.message for e in events if e.kind == "release_failed")
+    assert "did not answer GET /health with 'ok' within 5s" in failed
+    # A check that passes releases as usual.
+    backend.failing_paths.clear()
+    converge(reconciler, [app(release=3, web=1, healthcheck=check)], clock)
+    assert running(backend) == ["v3 web.1"]
+
+
 def test_release_that_never_gets_healthy_fails_and_old_keeps_serving(
     reconciler, backend, router, clock, events
 ):
