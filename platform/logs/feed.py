@@ -8,14 +8,13 @@ being tailed, and each tail only holds a small queue of batches.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 
 from runtime.applog import stream_key
 
 BLOCK_MS = 15_000
 READ_COUNT = 1000
-QUEUE_BATCHES = 64  # a tail this many batches behind is cut loose and catches up itself
+QUEUE_LINES = 5000  # a tail this many lines behind is cut loose and catches up itself
 
 
 def id_after(a: str, b: str) -> bool:
@@ -25,14 +24,31 @@ def id_after(a: str, b: str) -> bool:
     return (int(ams), int(aseq or 0)) > (int(bms), int(bseq or 0))
 
 
+async def trimmed_after(client, key: str, last: str) -> bool:
+    """Whether the stream's cap has trimmed past ``last``, so entries after it may be gone.
+
+    (It errs only when the cap stopped exactly at ``last``; Redis keeps no count to tell.)
+    """
+    if last == "0-0":
+        return False
+    oldest = await client.xrange(key, count=1)
+    return bool(oldest) and id_after(_text(oldest[0][0]), last)
+
+
 def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(eq=False)
 class Subscription:
-    queue: asyncio.Queue = field(default_factory=lambda: asyncio.Queue(QUEUE_BATCHES))
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    queued_lines: int = 0  # in ``queue``: the bound on what a slow tail costs
     lagged: bool = False  # the feed dropped batches for it: it must re-read from Redis
+
+    async def get(self) -> list | None:
+        batch = await self.queue.get()
+        self.queued_lines -= len(batch or ())
+        return batch
 
 
 class AppFeed:
@@ -57,25 +73,36 @@ class AppFeed:
                 if not result:
                     continue
                 batch = result[0][1]
+                # Under a burst the cap can trim entries this reader never saw: its tails
+                # then re-read from Redis, where they learn they skipped lines.
+                behind = await trimmed_after(self.client, self.key, last)
                 last = _text(batch[-1][0])
                 for sub in list(self.subscriptions):
-                    self._offer(sub, batch)
+                    if behind:
+                        self._cut_loose(sub)
+                    else:
+                        self._offer(sub, batch)
         finally:
             self.started.set()  # a failed start must not leave tails waiting forever
             for sub in self.subscriptions:
-                sub.lagged = True
-                with contextlib.suppress(asyncio.QueueFull):
-                    sub.queue.put_nowait(None)
+                self._cut_loose(sub)
             self.on_idle(self)
 
     @staticmethod
     def _offer(sub: Subscription, batch) -> None:
         if sub.lagged:
             return
-        try:
-            sub.queue.put_nowait(batch)
-        except asyncio.QueueFull:
-            sub.lagged = True  # the tail re-reads from Redis instead: memory stays bounded
+        if sub.queued_lines + len(batch) > QUEUE_LINES:
+            AppFeed._cut_loose(sub)  # it re-reads from Redis instead: memory stays bounded
+            return
+        sub.queued_lines += len(batch)
+        sub.queue.put_nowait(batch)
+
+    @staticmethod
+    def _cut_loose(sub: Subscription) -> None:
+        if not sub.lagged:
+            sub.lagged = True
+            sub.queue.put_nowait(None)
 
 
 class Feeds:

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from logs.feed import Feeds, id_after
+from logs.feed import Feeds, id_after, trimmed_after
 from runtime.applog import LogLine, now_timestamp, stream_key
 
 HISTORY_BATCH = 1000
@@ -63,7 +63,7 @@ async def tail(
         sub, _ = await feeds.subscribe(app)
         try:
             while True:
-                trimmed = await _trimmed_after(client, key, last)
+                trimmed = await trimmed_after(client, key, last)
                 entries = await client.xrange(key, min="(" + last, max="+", count=HISTORY_BATCH)
                 if not entries:
                     break
@@ -75,7 +75,7 @@ async def tail(
                     yield lines
             while not sub.lagged:
                 try:
-                    batch = await asyncio.wait_for(sub.queue.get(), TAIL_BLOCK_MS / 1000)
+                    batch = await asyncio.wait_for(sub.get(), TAIL_BLOCK_MS / 1000)
                 except TimeoutError:
                     yield None
                     continue
@@ -90,17 +90,6 @@ async def tail(
                     yield lines
         finally:
             feeds.unsubscribe(app, sub)
-
-
-async def _trimmed_after(client, key: str, last: str) -> bool:
-    """Whether the stream's cap has trimmed past ``last``, so lines after it may be gone.
-
-    (It errs only when the cap stopped exactly at ``last``; Redis keeps no count to tell.)
-    """
-    if last == "0-0":
-        return False
-    oldest = await client.xrange(key, count=1)
-    return bool(oldest) and id_after(_text(oldest[0][0]), last)
 
 
 def _skipped_notice(last: str) -> LogLine:

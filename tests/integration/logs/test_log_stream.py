@@ -192,7 +192,7 @@ def test_a_tail_that_falls_behind_the_cap_is_told_it_skipped_lines(user, app, re
     import redis.asyncio as aioredis
     from django.conf import settings
 
-    from logs.feed import QUEUE_BATCHES, Feeds
+    from logs.feed import QUEUE_LINES, Feeds
     from logs.reader import LogFilter, tail
 
     async def run():
@@ -203,15 +203,19 @@ def test_a_tail_that_falls_behind_the_cap_is_told_it_skipped_lines(user, app, re
         reader = asyncio.ensure_future(anext(lines))
         await asyncio.sleep(0.3)
         assert not reader.done()
-        # Far more batches than the tail's queue holds, in a stream capped at 20 lines,
-        # while this tail reads nothing.
-        for i in range(QUEUE_BATCHES * 3):
-            redis_client.xadd(applog.stream_key("logged"),
-                              {"ts": "t", "source": "app", "dyno": "web.1", "line": f"n{i}"},
-                              maxlen=20, approximate=False)
-            await asyncio.sleep(0.002)
+        # More lines than the tail may have queued, in a stream capped at 20 lines, while
+        # this tail reads nothing.
+        for chunk in range(0, QUEUE_LINES + 200, 200):
+            pipe = redis_client.pipeline()
+            for i in range(chunk, chunk + 200):
+                pipe.xadd(applog.stream_key("logged"),
+                          {"ts": "t", "source": "app", "dyno": "web.1", "line": f"n{i}"},
+                          maxlen=20, approximate=False)
+            pipe.execute()
+            await asyncio.sleep(0.01)
         seen = [await asyncio.wait_for(reader, 10)]
-        while sum(len(b) for b in seen if b) < 21:
+        final = f"n{QUEUE_LINES + 199}"
+        while not any(line.message == final for batch in seen if batch for line in batch):
             seen.append(await asyncio.wait_for(anext(lines), 10))
         await lines.aclose()
         await client.aclose()
@@ -220,5 +224,7 @@ def test_a_tail_that_falls_behind_the_cap_is_told_it_skipped_lines(user, app, re
     got = asyncio.run(run())
     messages = [line.message for line in got]
     skipped = [line for line in got if line.source == "pier" and line.dyno == "logs"]
-    assert skipped and "skipped" in skipped[0].message, messages
-    assert messages[-1] == f"n{QUEUE_BATCHES * 3 - 1}"
+    assert skipped and "skipped" in skipped[0].message
+    assert messages[-1] == f"n{QUEUE_LINES + 199}"
+    numbers = [int(m[1:]) for m in messages if m.startswith("n")]
+    assert numbers == sorted(set(numbers))  # skipped lines, but never repeated or reordered

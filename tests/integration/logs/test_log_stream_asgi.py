@@ -1,5 +1,6 @@
 """Log tails through the real ASGI server: beside Django's handler, no thread per tail."""
 
+import re
 import socket
 import threading
 import time
@@ -14,9 +15,13 @@ from runtime import applog
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def open_tail(base: str, token: str, host: str = "localhost") -> socket.socket:
+def open_tail(base: str, token: str, host: str = "localhost",
+              receive_buffer: int | None = None) -> socket.socket:
     url = urlsplit(base)
-    sock = socket.create_connection((url.hostname, url.port))
+    sock = socket.socket()
+    if receive_buffer:  # set before connecting, or the kernel's autotuning wins
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect((url.hostname, url.port))
     sock.sendall(
         f"GET /api/apps/shared/log-stream?tail=1&lines=0 HTTP/1.1\r\nHost: {host}\r\n"
         f"Authorization: Bearer {token}\r\n\r\n".encode()
@@ -59,3 +64,42 @@ def test_errors_and_hosts_outside_djangos_handler(asgi_server, user):
     evil = httpx.get(url, headers={**auth, "Host": "evil.example"})
     assert evil.status_code == 400
     assert httpx.get(url, headers=auth).status_code == 200
+
+
+def test_a_client_that_does_not_read_costs_bounded_memory_and_is_told_it_skipped(
+    asgi_server, user, redis_client
+):
+    from logs import views
+    from logs.feed import QUEUE_LINES
+
+    app_create(user=user, name="shared")
+    key = applog.stream_key("shared")
+    redis_client.delete(key)
+    slow = open_tail(asgi_server, user.plaintext_token, receive_buffer=4096)
+    slow.settimeout(10)
+    assert slow.recv(4096).startswith(b"HTTP/1.1 200")
+    time.sleep(0.3)
+    line = "x" * 400
+    for batch in range(40):  # 40,000 lines of 400 bytes into a stream capped at 10,000
+        pipe = redis_client.pipeline()
+        for i in range(1000):
+            pipe.xadd(key, {"ts": "t", "source": "app", "dyno": "web.1",
+                            "line": f"{batch * 1000 + i} {line}"},
+                      maxlen=10_000, approximate=False)
+        pipe.execute()
+        time.sleep(0.02)
+    # The server holds at most a bounded queue of batches for the client that reads nothing.
+    subscriptions = [s for _, feeds in list(views._clients.values())
+                     for feed in feeds.feeds.values() for s in feed.subscriptions]
+    assert subscriptions
+    assert all(s.lagged or s.queued_lines <= QUEUE_LINES for s in subscriptions)
+    received = b""
+    try:
+        while b"39999 " not in received:
+            received += slow.recv(1 << 16)
+    finally:
+        slow.close()
+        redis_client.delete(key)
+    assert b"pier[logs]: Some lines were skipped" in received
+    numbers = [int(m) for m in re.findall(rb"app\[web.1\]: (\d+) ", received)]
+    assert numbers == sorted(set(numbers)) and len(numbers) < 40_000  # skipped, never repeated
