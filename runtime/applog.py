@@ -15,6 +15,13 @@ DEFAULT_MAXLEN = 10_000
 MAX_LINE_CHARS = 10_000
 
 
+def id_after(a: str, b: str) -> bool:
+    """Whether stream id ``a`` comes after ``b``."""
+    ams, _, aseq = a.partition("-")
+    bms, _, bseq = b.partition("-")
+    return (int(ams), int(aseq or 0)) > (int(bms), int(bseq or 0))
+
+
 def stream_key(app: str) -> str:
     return f"pier:logs:{app}"
 

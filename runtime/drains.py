@@ -273,7 +273,15 @@ class Drain(threading.Thread):
     def _start_position(self) -> str:
         saved = self.redis.hget(POSITIONS_KEY, self.field)
         if saved:
-            return _text(saved)
+            saved = _text(saved)
+            oldest = self.redis.xrange(applog.stream_key(self.app), count=1)
+            if oldest and applog.id_after(_text(oldest[0][0]), saved):
+                # Nothing read the stream for this drain meanwhile (the runtime was down)
+                # and its cap trimmed lines past where delivery stopped.
+                applog.append(self.redis, self.app, source="pier", dyno="logs",
+                              message=f"Lines were lost for drain {redact(self.url)}: the "
+                                      "log buffer was trimmed before they were delivered")
+            return saved
         # A new drain gets the lines from now on, as on Heroku.
         last = self.redis.xrevrange(applog.stream_key(self.app), count=1)
         position = _text(last[0][0]) if last else "0-0"

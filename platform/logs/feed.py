@@ -10,18 +10,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from runtime.applog import stream_key
+from runtime.applog import id_after, stream_key
 
 BLOCK_MS = 15_000
 READ_COUNT = 1000
 QUEUE_LINES = 5000  # a tail this many lines behind is cut loose and catches up itself
-
-
-def id_after(a: str, b: str) -> bool:
-    """Whether stream id ``a`` comes after ``b``."""
-    ams, _, aseq = a.partition("-")
-    bms, _, bseq = b.partition("-")
-    return (int(ams), int(aseq or 0)) > (int(bms), int(bseq or 0))
 
 
 async def trimmed_after(client, key: str, last: str) -> bool:

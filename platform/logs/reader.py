@@ -4,8 +4,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from logs.feed import Feeds, id_after, trimmed_after
-from runtime.applog import LogLine, now_timestamp, stream_key
+from logs.feed import Feeds, trimmed_after
+from runtime.applog import LogLine, id_after, now_timestamp, stream_key
 
 HISTORY_BATCH = 1000
 TAIL_BLOCK_MS = 15_000

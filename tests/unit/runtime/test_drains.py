@@ -233,3 +233,21 @@ def test_manager_follows_the_source_and_skips_bad_urls(redis_client, app):
         assert set(manager.drains) == {(app, "https://b.example/x")}
     finally:
         manager.stop()
+
+
+def test_lines_trimmed_while_nothing_delivered_are_reported(redis_client, app):
+    sender, clock = FakeSender(), Clock()
+    write(redis_client, app, "seen")
+    drain = make_drain(redis_client, app, sender, clock)
+    drain.step()  # its position: "seen"
+    # The runtime is down; the app logs more than the stream keeps.
+    for i in range(30):
+        redis_client.xadd(applog.stream_key(app),
+                          {"ts": "t", "source": "app", "dyno": "web.1", "line": f"n{i}"},
+                          maxlen=10, approximate=False)
+    again = make_drain(redis_client, app, sender, clock)
+    again.step()
+    assert sender.batches[-1][0] == "n20"  # delivery resumes with what is left
+    lines = [applog.LogLine.from_entry(*e) for e in redis_client.xrange(applog.stream_key(app))]
+    assert any(line.dyno == "logs" and "Lines were lost for drain" in line.message
+               for line in lines)
