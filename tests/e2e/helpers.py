@@ -3,7 +3,11 @@
 import os
 import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
+
+import httpx
 
 
 def free_port() -> int:
@@ -25,3 +29,36 @@ def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProces
     if check and result.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
     return result
+
+
+class Load:
+    """GET an app through the router in a loop, on one keep-alive connection, until the
+    ``with`` block ends; every non-200 answer or transport error is a failure."""
+
+    def __init__(self, platform, app: str, limit: int = 5000):
+        self.url = f"http://127.0.0.1:{platform.router_port}/"
+        self.host = f"{app}.localhost"
+        self.limit = limit  # bounded, whatever happens to the test
+        self.codes, self.failures = [], []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run)
+
+    def _run(self):
+        with httpx.Client(timeout=10) as client:
+            while not self.stopped.is_set() and len(self.codes) < self.limit:
+                try:
+                    response = client.get(self.url, headers={"Host": self.host})
+                    self.codes.append(response.status_code)
+                    if response.status_code != 200:
+                        self.failures.append((response.status_code, response.text[:80]))
+                except httpx.HTTPError as e:
+                    self.failures.append(repr(e))
+                time.sleep(0.01)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stopped.set()
+        self.thread.join()

@@ -10,6 +10,7 @@ import docker
 import httpx
 import pytest
 
+from tests.e2e.helpers import Load
 from tests.e2e.test_runtime import deployed, scale, up_dynos, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.docker
@@ -32,37 +33,6 @@ def _cmdline(pid: int) -> bytes:
 def _parent(pid: int) -> int:
     with open(f"/proc/{pid}/stat") as f:
         return int(f.read().rsplit(")", 1)[1].split()[1])
-
-
-class Load:
-    """Requests to the app in a loop until stopped; records every failure."""
-
-    def __init__(self, platform, app: str):
-        self.url = f"http://127.0.0.1:{platform.router_port}/"
-        self.host = f"{app}.localhost"
-        self.codes, self.failures = [], []
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._run)
-
-    def _run(self):
-        with httpx.Client(timeout=10) as client:
-            while not self.stopped.is_set():
-                try:
-                    response = client.get(self.url, headers={"Host": self.host})
-                    self.codes.append(response.status_code)
-                    if response.status_code != 200:
-                        self.failures.append((response.status_code, response.text[:80]))
-                except httpx.HTTPError as e:
-                    self.failures.append(repr(e))
-                time.sleep(0.01)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stopped.set()
-        self.thread.join()
 
 
 def releases_running(app: str) -> set[str]:

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -13,7 +12,7 @@ import docker
 import httpx
 import pytest
 
-from tests.e2e.helpers import git
+from tests.e2e.helpers import Load, git
 
 pytestmark = pytest.mark.docker
 
@@ -125,33 +124,13 @@ def test_killed_process_restarts_while_others_serve(platform, deployed):
 
 def test_deploy_under_load_has_no_failed_requests(platform, deployed):
     app, _ = deployed("v-one")
-    failures, codes, stop = [], [], threading.Event()
-
-    def load():
-        # One keep-alive connection throughout: switching processes is no router reload.
-        with httpx.Client(timeout=10) as client:
-            for _ in range(3000):  # bounded; the deploy below ends it much earlier
-                if stop.is_set():
-                    return
-                try:
-                    response = client.get(f"http://127.0.0.1:{platform.router_port}/",
-                                          headers={"Host": f"{app}.localhost"})
-                    codes.append(response.status_code)
-                    if response.status_code != 200:
-                        failures.append(response.status_code)
-                except httpx.HTTPError as e:
-                    failures.append(repr(e))
-
-    loader = threading.Thread(target=load)
-    loader.start()
-    _, result = deployed("v-two", app=app)
-    wait_for(lambda: platform.get(app).text.startswith("v-two"), message="v-two serving")
-    time.sleep(2)
-    stop.set()
-    loader.join()
+    with Load(platform, app) as load:  # switching processes is no router reload
+        _, result = deployed("v-two", app=app)
+        wait_for(lambda: platform.get(app).text.startswith("v-two"), message="v-two serving")
+        time.sleep(2)
     assert result.returncode == 0, result.stderr
-    assert len(codes) > 20
-    assert failures == []
+    assert len(load.codes) > 20
+    assert load.failures == []
 
 
 def containers_by_dyno(app: str) -> list[tuple[str, str]]:
@@ -172,32 +151,15 @@ def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, d
              message="web.2 replaced")
     assert dict(containers_by_dyno(app))["web.1"] == before["web.1"]
 
-    failures, codes, stop = [], [], threading.Event()
-
-    def load():
-        with httpx.Client(timeout=10) as client:
-            while not stop.is_set() and len(codes) < 5000:
-                try:
-                    response = client.get(f"http://127.0.0.1:{platform.router_port}/",
-                                          headers={"Host": f"{app}.localhost"})
-                    codes.append(response.status_code)
-                    if response.status_code != 200:
-                        failures.append(response.status_code)
-                except httpx.HTTPError as e:
-                    failures.append(repr(e))
-
-    loader = threading.Thread(target=load)
-    loader.start()
-    before = {cid for _, cid in containers_by_dyno(app)}
-    response = platform.api.post(f"/apps/{app}/dynos/restart", json={"target": "web"})
-    assert response.status_code == 202, response.text
-    wait_for(lambda: len(containers_by_dyno(app)) == 2
-             and not {cid for _, cid in containers_by_dyno(app)} & before,
-             message="both web processes replaced")
-    stop.set()
-    loader.join()
-    assert len(codes) > 20
-    assert failures == []
+    with Load(platform, app) as load:
+        before = {cid for _, cid in containers_by_dyno(app)}
+        response = platform.api.post(f"/apps/{app}/dynos/restart", json={"target": "web"})
+        assert response.status_code == 202, response.text
+        wait_for(lambda: len(containers_by_dyno(app)) == 2
+                 and not {cid for _, cid in containers_by_dyno(app)} & before,
+                 message="both web processes replaced")
+    assert len(load.codes) > 20
+    assert load.failures == []
 
 
 def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, deployed):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
 
@@ -37,3 +40,34 @@ def converge(reconciler, desired, timeout=60.0):
             return results
         time.sleep(0.2)
     raise AssertionError(f"did not converge in {timeout}s: {results[-1]}")
+
+
+class Echo(BaseHTTPRequestHandler):
+    """Answers every GET with its own port and the request's headers, as JSON."""
+
+    protocol_version = "HTTP/1.1"  # keep-alive, as a real app server
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = json.dumps({"port": self.server.server_address[1], **headers}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+class Upstream:
+    """An Echo server on every loopback address (127.0.0.N:port all reach it)."""
+
+    def __init__(self):
+        self.server = ThreadingHTTPServer(("0.0.0.0", 0), Echo)
+        self.port = self.server.server_address[1]
+        self.address = f"127.0.0.1:{self.port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -6,10 +6,10 @@ import http.client
 import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from rt_helpers import Upstream
 
 from runtime.errors import RouterUnavailable
 from runtime.logship import router_line
@@ -21,34 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Echo(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive, as a real app server
-
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        body = json.dumps({"port": self.server.server_address[1], **headers}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
-class Upstream:
-    def __init__(self):
-        # Every loopback address, so 127.0.0.N:port are more addresses of one server.
-        self.server = ThreadingHTTPServer(("0.0.0.0", 0), Echo)
-        self.port = self.server.server_address[1]
-        self.address = f"127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
