@@ -1,13 +1,14 @@
 """Scale-out time: desired web=N until N processes answer through the router.
 
 Real parts, as tests/integration/runtime uses them: the Docker backend (containers on the
-``pier-apps`` bridge, no published ports), a real Caddy configured by ``Router`` through its
-admin API, and the ``Reconciler``, driven the way ``runtime.loop.run_forever`` drives it
-(one pass, then the next after ``busy_interval`` while something is pending).
+``pier-apps`` bridge, no published ports), the platform's router (``DEFAULT_ROUTER``,
+HAProxy) really running and configured by its ``Router``, and the ``Reconciler``, driven
+the way ``runtime.loop.run_forever`` drives it (one pass, then the next after
+``busy_interval`` while something is pending).
 
 Each process is a busybox httpd (image ``pier/test-busybox:1``, made like the integration
 tests make it) serving its own DYNO name, so "N processes behind the router" is checked by
-asking Caddy until N different dyno names came back.
+asking the router until N different dyno names came back.
 
 Scenarios, each from a clean slate (containers removed by label in between):
 
@@ -101,7 +102,7 @@ def dynos_answering(client, port: int, host: str, want: int) -> set[str]:
 
 def converge_until_served(reconciler, desired, port: int, host: str, want: int,
                           timeout: float = 120.0) -> dict:
-    """Run reconcile passes like run_forever until ``want`` dynos answer through Caddy."""
+    """Run reconcile passes like run_forever until ``want`` dynos answer through the router."""
     import httpx
 
     start = time.monotonic()
@@ -148,26 +149,24 @@ def main() -> int:
 
     from runtime.backends.docker import Backend
     from runtime.reconciler import Reconciler
-    from runtime.router.caddy import Router, start_caddy
+    from runtime.router import DEFAULT_ROUTER, load_router
 
     client = docker.from_env()
     busybox_image(client)
     label = uuid.uuid4().hex[:8]
     tmp = Path(tempfile.mkdtemp(prefix="pier-bench-scale-"))
-    admin, port = f"127.0.0.1:{free_port()}", free_port()
-    caddy_log = open(tmp / "caddy.log", "wb")  # noqa: SIM115 - closed in finally
-    caddy = None
+    port = free_port()
+    router_log = open(tmp / "router.log", "wb")  # noqa: SIM115 - closed in finally
+    router_process = None
     info = machine_info()
     samples: dict[str, list[dict]] = {"web=1": [], f"web={args.web}": [],
                                       f"scale 1->{args.web}": []}
     try:
-        caddy = start_caddy(tmp / "caddy.json", admin=admin, listen=f"127.0.0.1:{port}",
-                            access_log=str(tmp / "access.log"), stdout=caddy_log,
-                            stderr=caddy_log)
+        router = load_router(DEFAULT_ROUTER, state_dir=tmp / "router",
+                             listen=f"127.0.0.1:{port}", access_log=str(tmp / "access.log"))
+        router_process = router.start(stdout=router_log, stderr=router_log)
         backend = Backend(client=client, labels={"pier.bench": label},
                           name_prefix=f"pier-bench-{label}-")
-        router = Router(admin=admin, listen=f"127.0.0.1:{port}",
-                        access_log=str(tmp / "access.log"), refresh=30.0)
         print(f"scale bench: {repeat} repetition(s), busybox httpd, nproc={info['nproc']}")
         for r in range(repeat):
             for scenario in samples:
@@ -219,11 +218,11 @@ def main() -> int:
             "machine": info,
             "method": {
                 "engine": "runtime.backends.docker.Backend (pier-apps bridge, no ports)",
-                "router": "real Caddy via runtime.router.caddy.Router (admin API /load)",
+                "router": f"{DEFAULT_ROUTER}, really running (config + runtime API)",
                 "driver": f"Reconciler.reconcile passes, next pass {BUSY_INTERVAL:g}s after a "
                           "pending one (run_forever's busy_interval); router polled every "
                           "50 ms in between",
-                "done_when": "N distinct DYNO names answered through Caddy",
+                "done_when": "N distinct DYNO names answered through the router",
                 "image": f"{IMAGE} (busybox httpd)",
                 "repeat": repeat,
             },
@@ -239,13 +238,13 @@ def main() -> int:
             if removed:
                 print(f"removed {removed} leftover container(s)")
         finally:
-            if caddy:
-                caddy.terminate()
+            if router_process:
+                router_process.terminate()
                 try:
-                    caddy.wait(10)
+                    router_process.wait(10)
                 except subprocess.TimeoutExpired:
-                    caddy.kill()
-            caddy_log.close()
+                    router_process.kill()
+            router_log.close()
             shutil.rmtree(tmp, ignore_errors=True)
 
 
