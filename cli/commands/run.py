@@ -10,6 +10,7 @@ from cli.client import api_path
 from cli.commands.options import app_option, pass_env
 from cli.context import Env
 from cli.errors import CliError
+from cli.terminal import both_ends_are_terminals, run_on_terminal
 
 INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
 
@@ -19,6 +20,8 @@ INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False},
 )
 @click.option("--detach", is_flag=True, help="Run in the background; see the output with logs.")
+@click.option("--no-tty", is_flag=True,
+              help="Stream output only, even from a terminal (no keyboard input).")
 @click.option(
     "-s", "--size", default="standard", show_default=True, help="Size of the one-off process."
 )
@@ -30,6 +33,7 @@ def run(
     ctx: click.Context,
     env: Env,
     detach: bool,
+    no_tty: bool,
     size: str,
     app: str | None,
     command: tuple[str, ...],
@@ -39,7 +43,9 @@ def run(
     The process runs the app's current release.
 
     Attached (the default), the command's output streams here and `pier` exits with the
-    command's exit status. Put `--` before the command so its options stay its own:
+    command's exit status. From a terminal, the process gets one too: type into it
+    (`pier run -a APP bash`); `--no-tty` only streams the output. Put `--` before the
+    command so its options stay its own:
     `pier run -a APP -- python manage.py migrate --noinput`.
     """
     name = env.app(app)
@@ -58,6 +64,9 @@ def run(
         click.echo(f"up, {dyno}", err=True)
         env.out.note(f"Run `pier logs -a {name} -d {dyno}` to see the output")
         return
+    if not no_tty and both_ends_are_terminals():
+        click.echo("up", err=True)
+        ctx.exit(run_on_terminal(client, name, line, size))
     try:
         code = _attached(client, path, body)
     except KeyboardInterrupt:

@@ -23,7 +23,8 @@ def _line(**fields) -> str:
 
 
 @sync_to_async
-def _prepare(token: str, app_name: str, body: dict):
+def prepare_for_token(token: str, app_name: str, body: dict):
+    """Return (desired app, memory, dyno) for the token's user, or None for a bad token."""
     user = token_user(token)
     if user is None:
         return None
@@ -44,7 +45,8 @@ async def oneoff_create(request, app: str):
     except ValueError:
         return json_error(400, "bad_request", "request body must be a JSON object")
     try:
-        prepared = await _prepare(token.strip(), app, body) if scheme.lower() == "bearer" else None
+        bearer = token.strip() if scheme.lower() == "bearer" else ""
+        prepared = await prepare_for_token(bearer, app, body) if bearer else None
     except PierError as e:
         return json_error(e.status, e.id, e.message)
     if prepared is None:

@@ -5,7 +5,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "pier.settings")
 django_application = get_asgi_application()
 
-from logs.asgi import with_log_streams  # noqa: E402 - needs the apps loaded above
+from api.attach import with_attach  # noqa: E402 - needs the apps loaded above
+from logs.asgi import with_log_streams  # noqa: E402
 
-# Log tails are served beside Django's handler: see logs/asgi.py for why.
-application = with_log_streams(django_application)
+# Log tails and terminal sessions are served beside Django's handler: see logs/asgi.py.
+application = with_attach(with_log_streams(django_application))

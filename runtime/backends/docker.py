@@ -37,6 +37,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import docker
 import docker.errors
@@ -271,18 +272,8 @@ class Backend(BaseBackend):
         dyno: str | None = None,
     ) -> int:
         dyno = dyno or oneoff_name()
-        kwargs = self._run_kwargs(app, dyno, memory_mb)
-        kwargs["environment"].update(env or {})
-        labels = {**self.labels, "pier.app": app.name, "pier.release": str(app.release),
-                  "pier.oneoff": dyno}
         with _engine():
-            try:
-                container = self.client.containers.create(
-                    command=shell_command(command), labels=labels,
-                    name=self.container_name(app.name, app.release, dyno), **kwargs,
-                )
-            except docker.errors.ImageNotFound as e:
-                raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
+            container = self._create_oneoff(app, command, dyno, memory_mb, env=env)
             killer = threading.Timer(timeout, self._kill_quietly, [container]) if timeout else None
             try:
                 container.start()
@@ -296,6 +287,47 @@ class Backend(BaseBackend):
                 if killer:
                     killer.cancel()
                 container.remove(force=True)
+
+    def attach_oneoff(
+        self,
+        app: DesiredApp,
+        command: str | Sequence[str],
+        *,
+        rows: int = 24,
+        cols: int = 80,
+        memory_mb: int = 512,
+        dyno: str | None = None,
+    ) -> Attached:
+        """Start a one-off process on a terminal; its socket carries keys in, screen out."""
+        dyno = dyno or oneoff_name()
+        with _engine():
+            container = self._create_oneoff(app, command, dyno, memory_mb,
+                                            tty=True, stdin_open=True)
+            try:
+                # Attached before it starts, so not a byte of its first output is missed.
+                sock = self.client.api.attach_socket(
+                    container.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1})
+                container.start()
+            except docker.errors.APIError as e:
+                container.remove(force=True)
+                raise StartFailed(f"{app.name} {dyno}: {e.explanation or e}") from e
+        attached = Attached(container, getattr(sock, "_sock", sock), dyno)
+        attached.resize(rows, cols)
+        return attached
+
+    def _create_oneoff(self, app: DesiredApp, command, dyno: str, memory_mb: int, *,
+                       env: dict[str, str] | None = None, **extra: Any):
+        kwargs = self._run_kwargs(app, dyno, memory_mb)
+        kwargs["environment"].update(env or {})
+        labels = {**self.labels, "pier.app": app.name, "pier.release": str(app.release),
+                  "pier.oneoff": dyno}
+        try:
+            return self.client.containers.create(
+                command=shell_command(command), labels=labels,
+                name=self.container_name(app.name, app.release, dyno), **kwargs, **extra,
+            )
+        except docker.errors.ImageNotFound as e:
+            raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
 
     def stop_oneoff(self, app: str, dyno: str) -> None:
         """Kill a running one-off process (its caller went away)."""
@@ -317,6 +349,28 @@ class Backend(BaseBackend):
             ):
                 with contextlib.suppress(docker.errors.NotFound):
                     self.client.api.remove_container(summary["Id"], force=True)
+
+
+class Attached:
+    """A one-off process on a terminal: ``socket`` (raw bytes both ways), resize, wait."""
+
+    def __init__(self, container, sock: socket.socket, dyno: str) -> None:
+        self.container, self.socket, self.dyno = container, sock, dyno
+
+    def resize(self, rows: int, cols: int) -> None:
+        with contextlib.suppress(docker.errors.APIError):
+            self.container.resize(height=rows, width=cols)
+
+    def wait(self) -> int:
+        with _engine():
+            return int(self.container.wait()["StatusCode"])
+
+    def remove(self) -> None:
+        """Kill (if still running) and remove the process."""
+        with contextlib.suppress(OSError):
+            self.socket.close()
+        with _engine(), contextlib.suppress(docker.errors.NotFound):
+            self.container.remove(force=True)
 
 
 def http_check_passes(host: str, port: int, check: HealthCheck, timeout: float) -> bool:

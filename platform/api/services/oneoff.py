@@ -42,5 +42,19 @@ def oneoff_run(
     return code
 
 
+def oneoff_attach(*, desired, command: str, memory_mb: int, dyno: str, rows: int, cols: int):
+    """Start command on a terminal (`pier run` from a terminal); return the attached process."""
+    event_log(app=desired.name, message=f"Starting process with command `{command}`", dyno=dyno)
+    return runtime_backend().attach_oneoff(desired, command, rows=rows, cols=cols,
+                                           memory_mb=memory_mb, dyno=dyno)
+
+
+def oneoff_ended(*, attached, app_name: str, code: int | None) -> None:
+    """Remove an attached process; log how it ended."""
+    attached.remove()
+    how = f"exited with status {code}" if code is not None else "was stopped: its terminal left"
+    event_log(app=app_name, message=f"Process {how}", dyno=attached.dyno)
+
+
 def oneoff_stop(*, app_name: str, dyno: str) -> None:
     runtime_backend().stop_oneoff(app_name, dyno)

@@ -1,0 +1,128 @@
+"""WebSocket ``/api/apps/{app}/dynos/attach``: `pier run` on a terminal, keys in, screen out.
+
+The client sends one JSON text message first, ``{"command", "size", "rows", "cols"}``;
+after it, binary messages are what the user types and ``{"resize": [rows, cols]}`` text
+messages follow the terminal's size. The server sends the terminal's output as binary
+messages and, when the process ends, ``{"exit_code": N}`` before closing; a refusal is
+``{"error": ..., "id": ...}``. Served beside Django's handler (like the log streams), with
+Bearer tokens only, so an open session holds no thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import re
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+
+from api.errors import PierError
+from api.oneoff_views import prepare_for_token
+from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, oneoff_attach, oneoff_ended
+
+PATH = re.compile(r"^/api/apps/(?P<app>[^/]+)/dynos/attach$")
+
+
+def with_attach(inner):
+    """Wrap an ASGI application: terminal sessions here, everything else to ``inner``."""
+
+    async def application(scope, receive, send):
+        match = scope["type"] == "websocket" and PATH.match(scope["path"])
+        if not match:
+            return await inner(scope, receive, send)
+        await _session(scope, receive, send, match["app"])
+
+    return application
+
+
+def _bearer(scope) -> str:
+    headers = dict(scope.get("headers") or [])
+    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+async def _refuse(send, status: int, error_id: str, message: str) -> None:
+    await send({"type": "websocket.send",
+                "text": json.dumps({"error": message, "id": error_id, "status": status})})
+    await send({"type": "websocket.close", "code": 4000 + status})
+
+
+async def _session(scope, receive, send, app: str) -> None:
+    if (await receive())["type"] != "websocket.connect":
+        return
+    await send({"type": "websocket.accept"})
+    first = await receive()
+    try:
+        params = json.loads(first.get("text") or "")
+        if not isinstance(params, dict):
+            raise ValueError
+    except ValueError:
+        return await _refuse(send, 400, "bad_request", "the first message must be a JSON object")
+    try:
+        prepared = await prepare_for_token(_bearer(scope), app, params)
+    except PierError as e:
+        return await _refuse(send, e.status, e.id, e.message)
+    finally:
+        # The database work is done: a session of hours must not hold a connection.
+        await sync_to_async(close_old_connections)()
+    if prepared is None:
+        return await _refuse(send, 401, "unauthorized",
+                             "missing or invalid API token: run `pier login`")
+    desired, memory, dyno = prepared
+    rows, cols = _size(params.get("rows"), 24), _size(params.get("cols"), 80)
+    try:
+        attached = await sync_to_async(oneoff_attach, thread_sensitive=False)(
+            desired=desired, command=params["command"], memory_mb=memory, dyno=dyno,
+            rows=rows, cols=cols)
+    except Exception as e:  # noqa: BLE001 - reported to the user, who sees nothing else
+        return await _refuse(send, 500, "start_failed", f"could not start the process: {e}")
+    code = None
+    try:
+        code = await _bridge(attached, receive, send)
+    finally:
+        await sync_to_async(oneoff_ended, thread_sensitive=False)(
+            attached=attached, app_name=desired.name, code=code)
+    if code is not None:
+        await send({"type": "websocket.send", "text": json.dumps({"exit_code": code})})
+        await send({"type": "websocket.close", "code": 1000})
+
+
+async def _bridge(attached, receive, send) -> int | None:
+    """Copy both ways until the process ends (its exit status) or the client leaves (None)."""
+    loop = asyncio.get_running_loop()
+    sock = attached.socket
+    sock.setblocking(False)
+
+    async def screen():
+        while data := await loop.sock_recv(sock, 65536):
+            await send({"type": "websocket.send", "bytes": data})
+
+    async def keys():
+        while True:
+            message = await receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes"):
+                await loop.sock_sendall(sock, message["bytes"])
+            elif message.get("text"):
+                with contextlib.suppress(ValueError, TypeError, KeyError):
+                    rows, cols = json.loads(message["text"])["resize"]
+                    await loop.run_in_executor(None, attached.resize, _size(rows, 24),
+                                               _size(cols, 80))
+
+    output, typing = asyncio.ensure_future(screen()), asyncio.ensure_future(keys())
+    try:
+        done, _ = await asyncio.wait({output, typing}, timeout=ONEOFF_TIMEOUT_SECONDS,
+                                     return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        typing.cancel()
+        output.cancel()
+    if output not in done:
+        return None  # the client went away (or the session timed out): the process is killed
+    return await loop.run_in_executor(None, attached.wait)
+
+
+def _size(value, default: int) -> int:
+    return value if isinstance(value, int) and 1 <= value <= 1000 else default

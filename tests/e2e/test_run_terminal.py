@@ -1,0 +1,86 @@
+"""`pier run` on a terminal, end to end: a real container with a TTY, over the WebSocket."""
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from websockets.sync.client import connect
+
+from tests.e2e.test_runtime import deployed  # noqa: F401 - fixture reuse
+
+pytestmark = pytest.mark.docker
+
+# The size is read after the first key: Docker can only size a terminal once the process
+# runs, so what a program sees in its very first instant may still be 0x0.
+SCRIPT = "read x; stty size; echo got-$x; exit 3"
+
+
+def attach_url(platform, app: str) -> str:
+    return platform.url.replace("http://", "ws://") + f"/api/apps/{app}/dynos/attach"
+
+
+def test_keys_in_screen_out_resize_and_exit_status(platform, deployed):  # noqa: F811
+    app, _ = deployed()
+    headers = {"Authorization": f"Bearer {platform.token}"}
+    with connect(attach_url(platform, app), additional_headers=headers, max_size=None) as ws:
+        ws.send(json.dumps({"command": f"sh -c '{SCRIPT}'", "rows": 30, "cols": 100}))
+        ws.send(json.dumps({"resize": [40, 120]}))
+        time.sleep(1)
+        ws.send(b"hello\r")  # Enter, as a terminal sends it
+        screen, code = b"", None
+        for message in ws:
+            if isinstance(message, str):
+                code = json.loads(message)["exit_code"]
+                break
+            screen += message
+    assert code == 3
+    assert b"40 120" in screen and b"got-hello" in screen
+
+
+def test_a_bad_token_is_refused_with_a_reason(platform, deployed):  # noqa: F811
+    app, _ = deployed()
+    with connect(attach_url(platform, app),
+                 additional_headers={"Authorization": "Bearer nope"}) as ws:
+        ws.send(json.dumps({"command": "sh"}))
+        answer = json.loads(ws.recv(timeout=30))
+    assert answer["status"] == 401 and "pier login" in answer["error"]
+
+
+def test_the_cli_gives_the_process_this_terminal(platform, deployed):  # noqa: F811
+    app, _ = deployed()
+    leader, follower = pty.openpty()
+    env = {**os.environ, "PIER_API_URL": platform.url, "PIER_API_KEY": platform.token}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pier"), "run", "-a", app, "--", "sh", "-c", SCRIPT],
+        stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True,
+    )
+    os.close(follower)
+    screen, typed = b"", False
+    deadline = time.monotonic() + 120
+    try:
+        while b"got-hello" not in screen and time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 1)
+            if ready:
+                try:
+                    screen += os.read(leader, 4096)
+                except OSError:  # the command ended and closed the terminal
+                    break
+            if not typed and b"up" in screen:
+                time.sleep(1)
+                os.write(leader, b"hello\r")
+                typed = True
+        assert process.wait(60) == 3, screen
+    finally:
+        os.close(leader)
+        if process.poll() is None:
+            process.kill()
+    assert b"got-hello" in screen
+    rows_cols = [line for line in screen.replace(b"\r", b"").split(b"\n")
+                 if line.strip() and all(p.isdigit() for p in line.split())]
+    assert rows_cols  # `stty size` saw a real terminal size, this one's
