@@ -102,13 +102,14 @@ def test_container_lines_arrive_in_order_with_their_dyno(redis_client, app, run,
     assert all(line.timestamp.endswith("+00:00") and len(line.timestamp) == 32 for line in found)
 
 
-def test_a_megabyte_line_and_bad_bytes_are_split_and_replaced_not_lost(
+def test_a_ten_megabyte_line_and_bad_bytes_are_split_and_replaced_not_lost(
     redis_client, app, run, shipper
 ):
     shipper()
-    # 2**20 characters on one line, then bytes that are not UTF-8.
+    # 10 * 2**20 characters on one line, then bytes that are not UTF-8.
     run(
-        "s=xxxxxxxx; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17; do s=$s$s; done; "
+        "s=xxxxxxxxxx; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+        "s=$s$s; done; "
         "echo \"$s\"; /bin/busybox printf 'bin\\377\\376ary\\n'; echo done; sleep 60"
     )
     found = wait_for(
@@ -116,9 +117,9 @@ def test_a_megabyte_line_and_bad_bytes_are_split_and_replaced_not_lost(
         what="the last line",
     )
     pieces = found[:-2]
-    assert len(pieces) == 105
+    assert len(pieces) == 1049  # 10,485,760 characters in pieces of 10,000
     assert all(len(p.message) == applog.MAX_LINE_CHARS for p in pieces[:-1])
-    assert "".join(p.message for p in pieces) == "x" * 2**20
+    assert "".join(p.message for p in pieces) == "x" * (10 * 2**20)
     assert len({p.timestamp for p in pieces}) == 1
     assert found[-2].message == "bin\ufffd\ufffdary"
 
