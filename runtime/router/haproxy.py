@@ -229,8 +229,8 @@ def parse_servers_state(text: str) -> dict[str, list[Slot]]:
 
 
 def haproxy_binary() -> str:
-    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if os.path.exists(
-        "/usr/sbin/haproxy") else None)
+    # Debian puts it in /usr/sbin, which a non-root PATH often lacks.
+    found = shutil.which("haproxy", path=os.environ.get("PATH", "") + os.pathsep + "/usr/sbin")
     if not found:
         raise ImproperlyConfigured("no haproxy binary: apt-get install haproxy")
     return found
