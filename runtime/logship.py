@@ -198,6 +198,9 @@ def router_line(
     dyno = dyno_for(upstream) if (upstream and dyno_for) else None
     if dyno:
         fields.append(f"dyno={dyno}")
+    connect = entry.get("connect_ms")  # HAProxy's; -1 when no process was connected to
+    if isinstance(connect, int | float) and connect >= 0:
+        fields.append(f"connect={round(connect)}ms")
     service = entry.get("upstream_duration")
     if service is None or float(service) < 0:  # no process answered
         service = entry.get("duration_ms")

@@ -57,7 +57,8 @@ LOG_FORMAT = (
     '"request_id":"%[var(txn.rid),json(utf8s)]",'
     '"request":{"method":"%HM","uri":"%[capture.req.uri,json(utf8s)]",'
     '"host":"%[var(txn.host),json(utf8s)]","remote_ip":"%ci"},'
-    '"status":%ST,"size":%B,"duration_ms":%Ta,"upstream":"%si:%sp","upstream_duration":%Tr}'
+    '"status":%ST,"size":%B,"duration_ms":%Ta,"upstream":"%si:%sp","connect_ms":%Tc,'
+    '"upstream_duration":%Tr}'
 )
 
 

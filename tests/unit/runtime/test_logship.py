@@ -159,6 +159,35 @@ def test_router_line_names_the_dyno_from_the_upstream():
     assert "dyno=web.2 service=5ms status=201" in message
 
 
+# Written by HAProxy 2.6 with the log-format of runtime/router/haproxy.py.
+HAPROXY_OK = (
+    '{"ts":1795867987.880,"pier_app":"a","request_id":"3a9a7c01-b0e0-44d8-8655-0848f228e5d5",'
+    '"request":{"method":"GET","uri":"\\/x?y=1","host":"a.localhost","remote_ip":"127.0.0.1"},'
+    '"status":200,"size":663,"duration_ms":2,"upstream":"172.18.0.5:5000","connect_ms":0,'
+    '"upstream_duration":2}'
+)
+HAPROXY_NO_WEB = (
+    '{"ts":1795867754.314,"pier_app":"a","request_id":"x","request":{"method":"GET",'
+    '"uri":"\\/","host":"a.localhost","remote_ip":"127.0.0.1"},"status":503,"size":93,'
+    '"duration_ms":0,"upstream":"-:-","connect_ms":-1,"upstream_duration":-1}'
+)
+HAPROXY_UNKNOWN_HOST = HAPROXY_NO_WEB.replace('"pier_app":"a"', '"pier_app":"-"')
+
+
+def test_router_line_from_haproxy():
+    app, ts, message = router_line(json.loads(HAPROXY_OK), lambda address: "web.1")
+    assert (app, ts) == ("a", "2026-11-28T12:13:07.880000+00:00")
+    assert message == (
+        'at=info method=GET path="/x?y=1" host=a.localhost '
+        'request_id=3a9a7c01-b0e0-44d8-8655-0848f228e5d5 fwd="127.0.0.1" dyno=web.1 '
+        "connect=0ms service=2ms status=200 bytes=663 protocol=http"
+    )
+    _, _, message = router_line(json.loads(HAPROXY_NO_WEB))
+    assert message.startswith("at=error") and "connect=" not in message
+    assert "service=0ms status=503" in message
+    assert router_line(json.loads(HAPROXY_UNKNOWN_HOST)) is None
+
+
 def test_router_line_marks_requests_no_process_answered_as_errors():
     _, _, message = router_line(json.loads(CADDY_NO_WEB))
     assert message.startswith("at=error method=GET")
