@@ -118,6 +118,28 @@ def test_killed_process_is_restarted_and_others_keep_serving(
     assert any(e.kind == "crashed" and "exited with status 137" in e.message for e in events)
 
 
+def test_a_command_that_does_not_exist_crash_loops_with_backoff(
+    reconciler, backend, live_router, events
+):
+    from dataclasses import replace
+
+    from runtime.desired import ProcessSpec
+
+    _, port, _ = live_router
+    app = make_app("rt-loop")
+    app = replace(app, formation=(*app.formation, ProcessSpec("worker", 1, "no-such-command")))
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:  # passes as the runtime's loop makes them
+        reconciler.reconcile([app])
+        time.sleep(0.2)
+    [worker] = [p for p in backend.list_processes("rt-loop") if p.type == "worker"]
+    crashes = [e for e in events if e.kind == "crashed" and e.process == "worker.1"]
+    assert crashes and "exited with status 127" in crashes[0].message
+    # Restarted after 1, 2, 4 s...: a handful of times in 8 s, not hundreds.
+    assert 1 <= worker.restarts <= 4
+    assert get(port, "rt-loop.localhost").status_code == 200  # web is not affected
+
+
 def test_out_of_memory_is_reported(reconciler, backend, events):
     hog = "x=xxxxxxxxxxxxxxxx; while true; do x=$x$x; done"
     app = make_app("rt-oom", command=hog, boot_timeout=60)
