@@ -139,16 +139,16 @@ def start_gunicorn(root: Path, module: str, port: int, log) -> subprocess.Popen:
 
 NGINX_CONF = """\
 worker_processes 2;
-pid {tmp}/nginx.pid;
-error_log {tmp}/nginx-error.log warn;
+pid {tmp}/{name}.pid;
+error_log {tmp}/{name}-error.log warn;
 events {{ worker_connections 4096; }}
 http {{
-    access_log off;
-    client_body_temp_path {tmp}/client_body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
+    access_log {access_log};
+    client_body_temp_path {tmp}/{name}-client_body;
+    proxy_temp_path {tmp}/{name}-proxy;
+    fastcgi_temp_path {tmp}/{name}-fastcgi;
+    uwsgi_temp_path {tmp}/{name}-uwsgi;
+    scgi_temp_path {tmp}/{name}-scgi;
 {upstreams}
     server {{
         listen 127.0.0.1:{port} default_server;
@@ -183,16 +183,20 @@ NGINX_SERVER = """\
 """
 
 
-def start_nginx(tmp: Path, port: int, app_ports: dict[str, int]) -> subprocess.Popen:
+def start_nginx(tmp: Path, port: int, app_ports: dict[str, int], *, name: str = "nginx",
+                access_log: bool = False) -> subprocess.Popen:
+    """nginx as the reference; ``access_log`` writes nginx's default log (as Pier's router
+    logs every request), otherwise it is off (the issue's baseline)."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     upstreams = "".join(NGINX_UPSTREAM.format(name=n, port=p) for n, p in app_ports.items())
     servers = "".join(NGINX_SERVER.format(name=n, port=port) for n in app_ports)
-    conf = tmp / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, upstreams=upstreams,
-                                      servers=servers))
-    log = open(tmp / "nginx-stdout.log", "wb")  # noqa: SIM115 - lives as long as nginx
+    conf = tmp / f"{name}.conf"
+    conf.write_text(NGINX_CONF.format(
+        tmp=tmp, name=name, port=port, upstreams=upstreams, servers=servers,
+        access_log=f"{tmp}/{name}-access.log" if access_log else "off"))
+    log = open(tmp / f"{name}-stdout.log", "wb")  # noqa: SIM115 - lives as long as nginx
     process = subprocess.Popen(
-        [nginx, "-p", str(tmp), "-e", str(tmp / "nginx-error.log"), "-c", str(conf),
+        [nginx, "-p", str(tmp), "-e", str(tmp / f"{name}-error.log"), "-c", str(conf),
          "-g", "daemon off;"],
         stdout=log, stderr=log, start_new_session=True,
     )
@@ -327,13 +331,17 @@ def run_wrk(port: int, host: str, duration: float, *, threads=2, connections=32)
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """User+system CPU seconds of a process and its direct children (nginx workers)."""
+    """User+system CPU seconds of a process and all its descendants (nginx's workers; the
+    HAProxy router's wrapper, master and workers)."""
     tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    try:
-        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        pass
+    pids, seen = [pid], 0
+    while seen < len(pids):
+        parent, seen = pids[seen], seen + 1
+        try:
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        except OSError:
+            continue
+        pids += [int(c) for c in children]
     total = 0
     for p in pids:
         try:
@@ -410,6 +418,11 @@ def main() -> int:
         processes.append(start_nginx(tmp, nginx_port, app_ports))
         targets["nginx"] = nginx_port
         proxy_pid["nginx"] = processes[-1].pid
+        nginx_log_port = free_port()
+        processes.append(start_nginx(tmp, nginx_log_port, app_ports, name="nginx-log",
+                                     access_log=True))
+        targets["nginx-log"] = nginx_log_port
+        proxy_pid["nginx-log"] = processes[-1].pid
         routes = [Route(app=f"bench-{app}", hosts=(f"{app}.localhost",),
                         upstreams=(f"127.0.0.1:{p}",)) for app, p in app_ports.items()]
         haproxy_port = free_port()
@@ -473,10 +486,12 @@ def main() -> int:
                 }
             direct = results[app]["direct"]["rps"]
             nginx = results[app]["nginx"]["rps"]
+            nginx_log = results[app]["nginx-log"]["rps"]
             for name in targets:
                 entry = results[app][name]
                 entry["vs_direct"] = ratio(entry["rps"], direct)
                 entry["vs_nginx"] = ratio(entry["rps"], nginx)
+                entry["vs_nginx_log"] = ratio(entry["rps"], nginx_log)
 
         for app in APPS:
             rows = []
@@ -485,10 +500,11 @@ def main() -> int:
                 cpu = e["proxy_cpu_us_per_req"]
                 rows.append([name, f"{e['rps']:,.0f}", e["p50_ms"], e["p99_ms"],
                              f"{e['vs_direct']:.3f}", f"{e['vs_nginx']:.3f}",
+                             f"{e['vs_nginx_log']:.3f}",
                              f"{cpu:.0f}" if cpu is not None else "-", e["errors"]])
             print(f"\n{app} (median of {rounds}; targets: >= 0.80x direct, >= 0.95x nginx)")
             print(table(["target", "req/s", "p50 ms", "p99 ms", "x direct", "x nginx",
-                         "proxy us/req", "errors"], rows))
+                         "x nginx+log", "proxy us/req", "errors"], rows))
 
         def verdict_for(target: str) -> dict:
             pier = {app: results[app].get(target) for app in APPS}
@@ -512,7 +528,9 @@ def main() -> int:
                 "nginx": "worker_processes 2, upstream keepalive 32, proxy_http_version 1.1, "
                          "access_log off",
                 "targets": {"direct": "wrk straight to gunicorn",
-                            "nginx": "generated nginx config",
+                            "nginx": "generated nginx config, access log off",
+                            "nginx-log": "the same with nginx's default access log on, "
+                                         "as Pier's router logs every request",
                             "haproxy-pier": "runtime.router.haproxy.Router, as the platform "
                                             "runs it (access log through its pipe to a file)",
                             **{v: VARIANTS[v][3] for v in variants}},
