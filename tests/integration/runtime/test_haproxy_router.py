@@ -6,6 +6,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 
 import httpx
 import pytest
@@ -68,8 +69,14 @@ def test_pages_headers_and_access_log(haproxy, upstreams):
     nope = get(port, "nope.localhost")
     assert nope.status_code == 404 and "No such app" in nope.text
 
-    lines = (tmp_path / "access.log").read_text().splitlines()
-    parsed = [router_line(json.loads(line)) for line in lines if line.startswith("{")]
+    def parsed_lines():
+        lines = (tmp_path / "access.log").read_text().splitlines()
+        return [router_line(json.loads(line)) for line in lines if line.startswith("{")]
+
+    # The router process copies its log in batches (every 50 ms).
+    deadline = time.monotonic() + 5
+    while len(parsed := parsed_lines()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     apps = [p[0] for p in parsed if p]
     assert apps.count("echo") == 2 and "idle" in apps and "down" in apps
     assert len(apps) == 4  # the unknown host is no app's line
