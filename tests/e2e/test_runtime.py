@@ -167,6 +167,7 @@ def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, dep
     _, result = deployed("v-bad", app=app, procfile="web: sleep 100000\n")
     assert result.returncode != 0
     assert "failed" in result.stderr and "previous release keeps serving" in result.stderr
+    assert "did not accept connections on PORT" in result.stderr  # what it waited for
     assert platform.get(app).text.startswith("v-good")
     latest = platform.api.get(f"/apps/{app}/releases").json()[0]
     assert latest["status"] == "failed"

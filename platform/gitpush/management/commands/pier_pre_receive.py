@@ -25,6 +25,7 @@ from builds.paths import build_dir
 from builds.services import LISTENER_TTL_SECONDS, build_create, listener_key
 from builds.tasks import build_run_task
 from pier.redis import get_redis
+from runtime.desired import HealthCheck
 
 ZERO_SHA = "0" * 40
 # How long a push waits for a worker to pick its build up before giving up.
@@ -136,8 +137,10 @@ class Command(BaseCommand):
             say(f"       {app_web_url(app=app)} deployed to Pier")
             return True
         if release.status == Release.Status.FAILED:
-            say(f" !     Release v{release.version} failed: its web processes did not start")
-            say(" !     listening on $PORT in time. The previous release keeps serving.")
+            check = HealthCheck(**release.build.healthcheck)  # what the runtime waited for
+            say(f" !     Release v{release.version} failed: its web processes did not "
+                f"{check.describe()}")
+            say(f" !     within {check.boot_timeout:g}s. The previous release keeps serving.")
             say(f" !     See `pier logs -a {app.name}` and `pier releases -a {app.name}`.")
             return False
         say(f"       v{release.version} is still starting: see `pier ps` and `pier releases`.")
