@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,10 @@ class BaseRouter:
         Hosts not in any route get a 404 "no such app" page.
         """
         raise NotImplementedError("a router must provide apply(routes)")
+
+    def start(self, wait: float = 10.0, **popen: Any) -> subprocess.Popen:
+        """Run the router in the background and return once it takes tables (tests, benches)."""
+        raise NotImplementedError("this router cannot run its own process")
 
     def serve(self) -> int:
         """Run the router itself in the foreground (the platform's `router` process).
