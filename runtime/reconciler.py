@@ -23,7 +23,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from runtime.backends.base import BaseBackend
-from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
+from runtime.desired import DesiredApp, ProcessSpec, ProcessStatus
 from runtime.errors import BackendUnavailable, PierRuntimeError
 from runtime.router.base import BaseRouter, Route
 
@@ -119,7 +119,6 @@ class Reconciler:
         self._live: dict[str, int] = {}
         self._failed: set[tuple[str, int]] = set()
         self._healthy: set[str] = set()
-        self._checks: dict[str, HealthCheck] = {}  # per app, from its desired state
         self._stopping: dict[str, tuple[ProcessStatus, Future]] = {}
         self._started: set[str] = set()
         self._network_ready = False
@@ -186,7 +185,6 @@ class Reconciler:
 
     def _reconcile_app(self, app: DesiredApp, procs: list[ProcessStatus]) -> _AppPass:
         decided = _AppPass()
-        self._checks[app.name] = app.healthcheck
         procs = [p for p in procs if p.container_id not in self._stopping]
         current = [p for p in procs if p.release == app.release]
         old = [p for p in procs if p.release != app.release]
@@ -218,7 +216,7 @@ class Reconciler:
         is given up on (and stopped, when there is an old release to fall back to).
         """
         new_web = [p for p in current if p.type == "web" and p.index <= web.quantity]
-        healthy = {p.index for p in new_web if self._is_healthy(p)}
+        healthy = {p.index for p in new_web if self._is_healthy(app, p)}
         all_healthy = healthy >= set(range(1, web.quantity + 1))
         rollout = self._rollouts.get(app.name)
         if rollout is None or rollout.release != app.release:
@@ -295,11 +293,11 @@ class Reconciler:
                     self._handle_crash(app, spec, new)
             elif new is not None:  # a replacement is booting beside the old process
                 self._result.pending = True
-                if self._is_healthy(new):
+                if self._is_healthy(app, new):
                     decided.to_stop.append(old)
                 elif new.state == "crashed":
                     self._handle_crash(app, spec, new)
-            elif spec.type == "web" and self._is_healthy(old):
+            elif spec.type == "web" and self._is_healthy(app, old):
                 self._result.pending = True
                 if not rolling:
                     rolling = True
@@ -378,12 +376,12 @@ class Reconciler:
 
     # -- routing ----------------------------------------------------------------
 
-    def _is_healthy(self, p: ProcessStatus) -> bool:
+    def _is_healthy(self, app: DesiredApp, p: ProcessStatus) -> bool:
         if p.state != "up":
             return False
         if p.container_id in self._healthy:
             return True
-        check = self._checks.get(p.app) if p.type == "web" else None
+        check = app.healthcheck if p.type == "web" else None
         if self.backend.is_healthy(p, check):
             self._healthy.add(p.container_id)
             if p.container_id in self._started:  # adopted processes were up all along
@@ -399,7 +397,7 @@ class Reconciler:
         return sorted(
             p.address for p in procs
             if p.type == "web" and p.release == release and p.address
-            and (quantity is None or p.index <= quantity) and self._is_healthy(p)
+            and (quantity is None or p.index <= quantity) and self._is_healthy(app, p)
         )
 
     def _route(self, app: DesiredApp, upstreams: list[str]) -> Route:

@@ -105,8 +105,8 @@ class Feeds:
         self.client = client
         self.feeds: dict[str, AppFeed] = {}
 
-    async def subscribe(self, app: str) -> tuple[Subscription, str]:
-        """Return a new subscription and the id from which it receives every entry after."""
+    async def subscribe(self, app: str) -> Subscription:
+        """Return a new subscription: it receives every entry after where the feed began."""
         feed = self.feeds.get(app)
         if feed is None or feed.task.done():
             feed = self.feeds[app] = AppFeed(self.client, app, self._forget(app))
@@ -116,7 +116,7 @@ class Feeds:
         if feed.start_id is None:
             feed.subscriptions.discard(sub)
             await feed.task  # raises the reason it could not start (Redis down)
-        return sub, feed.start_id
+        return sub
 
     def unsubscribe(self, app: str, sub: Subscription) -> None:
         feed = self.feeds.get(app)

@@ -60,7 +60,7 @@ async def tail(
     """
     key, last = stream_key(app), after
     while True:
-        sub, _ = await feeds.subscribe(app)
+        sub = await feeds.subscribe(app)
         try:
             while True:
                 trimmed = await trimmed_after(client, key, last)
