@@ -1,7 +1,8 @@
 """Router throughput and latency: direct vs nginx vs Pier's routers (HAProxy, Caddy).
 
 Two apps run on the host, bound to 127.0.0.1 (the issue's baseline, "with the app on the
-host network"), each under gunicorn with 2 gthread workers:
+host network"), each under two one-worker gthread gunicorns sharing the port (see
+start_gunicorn for why not one gunicorn with two workers):
 
 - ``wsgi``: a trivial WSGI callable answering 13 bytes,
 - ``django``: a tiny generated Django project rendering a small template page.
@@ -12,7 +13,7 @@ Every target is measured with ``wrk -t2 -c32 -d10s --latency`` (requests/s, p50,
 - ``nginx``: a generated nginx config (upstream keepalive 32, proxy_http_version 1.1,
   access_log off), the bar Caddy has to clear,
 - ``haproxy-pier``: Pier's router, ``runtime.router.haproxy.Router`` started and fed the
-  table exactly as the platform does (access log through its pipe to a file),
+  table exactly as the platform does (access log in its ring, copied to a file),
 - ``caddy-pier``: Caddy with exactly ``runtime.router.caddy.build_config(...)`` and the
   access log to a file, as ``manage.py router`` runs it,
 - ``caddy-*``: the same config with one change each (see VARIANTS).
@@ -123,16 +124,26 @@ def write_apps(root: Path) -> None:
     (site / "templates" / "index.html").write_text(DJANGO_TEMPLATE)
 
 
-def start_gunicorn(root: Path, module: str, port: int, log) -> subprocess.Popen:
-    command = [
-        str(VENV_BIN / "gunicorn"), module, "--chdir", str(root),
-        "--bind", f"127.0.0.1:{port}", "--workers", "2",
-        "--worker-class", "gthread", "--threads", "4",
-        "--keep-alive", "30", "--log-level", "warning",
+def start_gunicorn(root: Path, module: str, port: int, log) -> list[subprocess.Popen]:
+    """Two one-worker gunicorns sharing ``port`` through SO_REUSEPORT, 4 threads each.
+
+    Not one gunicorn with 2 workers: those share one listening socket, and whichever worker
+    wakes first often accepts all 32 keep-alive connections, leaving the other idle; the
+    app's throughput then flips between one and two cores from run to run (seen here:
+    32/0 splits at ~530 req/s, 16/16 at ~1,000). With a socket each, the kernel spreads
+    connections between them, for wrk and for every proxy alike.
+    """
+    processes = [
+        subprocess.Popen([
+            str(VENV_BIN / "gunicorn"), module, "--chdir", str(root),
+            "--bind", f"127.0.0.1:{port}", "--reuse-port", "--workers", "1",
+            "--worker-class", "gthread", "--threads", "4",
+            "--keep-alive", "30", "--log-level", "warning",
+        ], stdout=log, stderr=log, start_new_session=True)
+        for _ in range(2)
     ]
-    process = subprocess.Popen(command, stdout=log, stderr=log, start_new_session=True)
     wait_port("127.0.0.1", port)
-    return process
+    return processes
 
 
 # -- nginx -------------------------------------------------------------------------------
@@ -408,10 +419,9 @@ def main() -> int:
         write_apps(tmp)
         app_log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 - closed with tmp
         app_ports = {app: free_port() for app in APPS}
-        processes.append(start_gunicorn(tmp, "wsgiapp:application", app_ports["wsgi"],
-                                        app_log))
-        processes.append(start_gunicorn(tmp, "benchsite.wsgi:application",
-                                        app_ports["django"], app_log))
+        processes += start_gunicorn(tmp, "wsgiapp:application", app_ports["wsgi"], app_log)
+        processes += start_gunicorn(tmp, "benchsite.wsgi:application", app_ports["django"],
+                                    app_log)
         targets: dict[str, int] = {"direct": 0}  # 0: the app's own port
         proxy_pid: dict[str, int] = {}
         nginx_port = free_port()
@@ -523,7 +533,8 @@ def main() -> int:
             "method": {
                 "wrk": f"wrk -t2 -c32 -d{duration:g}s --latency -H 'Host: <app>.localhost'",
                 "rounds": rounds, "aggregate": "median per target over interleaved rounds",
-                "apps": "gunicorn 2 gthread workers x 4 threads, bound to 127.0.0.1 "
+                "apps": "2 gunicorns x 1 gthread worker x 4 threads on one 127.0.0.1 port "
+                        "(SO_REUSEPORT) "
                         "(wsgi: 13-byte hello; django: small template page)",
                 "nginx": "worker_processes 2, upstream keepalive 32, proxy_http_version 1.1, "
                          "access_log off",
@@ -532,7 +543,8 @@ def main() -> int:
                             "nginx-log": "the same with nginx's default access log on, "
                                          "as Pier's router logs every request",
                             "haproxy-pier": "runtime.router.haproxy.Router, as the platform "
-                                            "runs it (access log through its pipe to a file)",
+                                            "runs it (access log in HAProxy's ring, copied to a "
+                                            "file by the router process)",
                             **{v: VARIANTS[v][3] for v in variants}},
             },
             "targets_from_issue": {"vs_direct": ">= 0.8", "vs_nginx": ">= 0.95"},

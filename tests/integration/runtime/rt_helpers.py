@@ -43,11 +43,14 @@ def converge(reconciler, desired, timeout=60.0):
 
 
 class Echo(BaseHTTPRequestHandler):
-    """Answers every GET with its own port and the request's headers, as JSON."""
+    """Answers every GET with its own port and the request's headers, as JSON; a path
+    starting with /slow answers after a second."""
 
     protocol_version = "HTTP/1.1"  # keep-alive, as a real app server
 
     def do_GET(self):  # noqa: N802 - http.server's naming
+        if self.path.startswith("/slow"):
+            time.sleep(1.0)
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = json.dumps({"port": self.server.server_address[1], **headers}).encode()
         self.send_response(200)

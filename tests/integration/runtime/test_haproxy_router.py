@@ -117,6 +117,38 @@ def test_process_changes_keep_client_connections_and_reload_keeps_processes(
     assert get(port, "other.localhost").json()["port"] == c.port
 
 
+def test_access_log_has_every_request_once_across_a_reload(haproxy, upstreams):
+    router, port, tmp_path = haproxy
+    app = Route("app", ["app.localhost"], [upstreams[0].address])
+    router.apply([app])
+
+    def request(rid, path="/"):
+        response = httpx.get(f"http://127.0.0.1:{port}{path}",
+                             headers={"Host": "app.localhost", "X-Request-Id": rid})
+        assert response.status_code == 200
+
+    for i in range(5):
+        request(f"before-{i}")
+    # In flight on the old worker while the reload happens: logged when it ends.
+    slow = threading.Thread(target=request, args=("in-flight", "/slow"))
+    slow.start()
+    time.sleep(0.3)
+    router.apply([app, Route("other", ["other.localhost"], [upstreams[1].address])])
+    for i in range(5):
+        request(f"after-{i}")
+    slow.join()
+
+    wanted = {"in-flight", *(f"{w}-{i}" for w in ("before", "after") for i in range(5))}
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = (tmp_path / "access.log").read_text().splitlines()
+        ids = [json.loads(line)["request_id"] for line in lines]
+        if wanted <= set(ids):
+            break
+        time.sleep(0.1)
+    assert sorted(ids) == sorted(wanted)  # each exactly once, nothing else
+
+
 def test_more_processes_than_slots_grow_the_backend(haproxy, upstreams):
     router, port, _ = haproxy
     # Twenty addresses of the same three servers: more than the first slot count (8).
