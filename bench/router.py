@@ -13,7 +13,7 @@ Every target is measured with ``wrk -t2 -c32 -d10s --latency`` (requests/s, p50,
 - ``nginx``: a generated nginx config (upstream keepalive 32, proxy_http_version 1.1,
   access_log off), the bar Caddy has to clear,
 - ``haproxy-pier``: Pier's router, ``runtime.router.haproxy.Router`` started and fed the
-  table exactly as the platform does (access log in its ring, copied to a file),
+  table exactly as the platform does (access log through its pipe to a file),
 - ``caddy-pier``: Caddy with exactly ``runtime.router.caddy.build_config(...)`` and the
   access log to a file, as ``manage.py router`` runs it,
 - ``caddy-*``: the same config with one change each (see VARIANTS).
@@ -543,8 +543,7 @@ def main() -> int:
                             "nginx-log": "the same with nginx's default access log on, "
                                          "as Pier's router logs every request",
                             "haproxy-pier": "runtime.router.haproxy.Router, as the platform "
-                                            "runs it (access log in HAProxy's ring, copied to a "
-                                            "file by the router process)",
+                                            "runs it (access log through its pipe to a file)",
                             **{v: VARIANTS[v][3] for v in variants}},
             },
             "targets_from_issue": {"vs_direct": ">= 0.8", "vs_nginx": ">= 0.95"},

@@ -1,8 +1,9 @@
 """The HAProxy router's pure parts: slot sizing, the state parser, the host map, log copying."""
 
+import os
 
 from runtime.router.base import Route
-from runtime.router.haproxy import Slot, parse_servers_state, render_hosts, slots_for
+from runtime.router.haproxy import Slot, copy_lines, parse_servers_state, render_hosts, slots_for
 
 # What HAProxy 2.6 prints for `show servers state`.
 HEADER = (
@@ -37,3 +38,15 @@ def test_servers_state_in_and_out_of_rotation():
 def test_host_map_lowercases_every_host():
     routes = [Route("b", ["b.localhost"]), Route("a", ["a.localhost", "WWW.Example.test"])]
     assert render_hosts(routes) == "a.localhost a\nwww.example.test a\nb.localhost b\n"
+
+
+def test_copy_lines_keeps_whole_lines_and_rotates(tmp_path):
+    path = str(tmp_path / "access.log")
+    read, write = os.pipe()
+    os.write(write, b"one\ntw")
+    os.write(write, b"o\n" + b"x" * 50 + b"\nlast-partial")
+    os.close(write)
+    copy_lines(read, path, max_bytes=20)
+    os.close(read)
+    assert open(path + ".1", "rb").read() == b"one\ntwo\n" + b"x" * 50 + b"\n"
+    assert open(path, "rb").read() == b"last-partial"
