@@ -5,7 +5,9 @@ host network"), each under two one-worker gthread gunicorns sharing the port (se
 start_gunicorn for why not one gunicorn with two workers):
 
 - ``wsgi``: a trivial WSGI callable answering 13 bytes,
-- ``django``: a tiny generated Django project rendering a small template page.
+- ``django``: a tiny generated Django project rendering a small template page,
+- ``static``: no Python at all, a one-thread HAProxy answering 13 bytes by itself: with
+  the app out of the way, the proxies' own CPU per request is measured most sharply.
 
 Every target is measured with ``wrk -t2 -c32 -d10s --latency`` (requests/s, p50, p99):
 
@@ -51,7 +53,7 @@ from runtime.router.haproxy import Router as HAProxyRouter
 from runtime.router.haproxy import haproxy_binary
 
 VENV_BIN = Path(sys.executable).parent
-APPS = ("wsgi", "django")
+APPS = ("wsgi", "django", "static")
 
 WSGI_APP = '''\
 def application(environ, start_response):
@@ -144,6 +146,31 @@ def start_gunicorn(root: Path, module: str, port: int, log) -> list[subprocess.P
     ]
     wait_port("127.0.0.1", port)
     return processes
+
+
+STATIC_CONF = """\
+global
+    nbthread 1
+defaults
+    mode http
+    timeout client 30s
+    timeout server 30s
+    timeout connect 1s
+frontend static
+    bind 127.0.0.1:{port}
+    http-request return status 200 content-type text/plain string "Hello, world!"
+"""
+
+
+def start_static(tmp: Path, port: int, log) -> subprocess.Popen:
+    """The ``static`` app: HAProxy answering by itself, ~20 us a request, so a proxy in
+    front of it is measured almost alone (its CPU per request is the sharpest number)."""
+    conf = tmp / "static.cfg"
+    conf.write_text(STATIC_CONF.format(port=port))
+    process = subprocess.Popen([haproxy_binary(), "-f", str(conf)], stdout=log, stderr=log,
+                               start_new_session=True)
+    wait_port("127.0.0.1", port)
+    return process
 
 
 # -- nginx -------------------------------------------------------------------------------
@@ -422,6 +449,7 @@ def main() -> int:
         processes += start_gunicorn(tmp, "wsgiapp:application", app_ports["wsgi"], app_log)
         processes += start_gunicorn(tmp, "benchsite.wsgi:application", app_ports["django"],
                                     app_log)
+        processes.append(start_static(tmp, app_ports["static"], app_log))
         targets: dict[str, int] = {"direct": 0}  # 0: the app's own port
         proxy_pid: dict[str, int] = {}
         nginx_port = free_port()
@@ -449,7 +477,7 @@ def main() -> int:
             targets[variant] = port
             proxy_pid[variant] = process.pid
 
-        expect = {"wsgi": "Hello, world!", "django": "Item 19"}
+        expect = {"wsgi": "Hello, world!", "django": "Item 19", "static": "Hello, world!"}
         for app in APPS:
             for port in targets.values():
                 check_answers(port or app_ports[app], f"{app}.localhost", expect[app])
@@ -535,7 +563,8 @@ def main() -> int:
                 "rounds": rounds, "aggregate": "median per target over interleaved rounds",
                 "apps": "2 gunicorns x 1 gthread worker x 4 threads on one 127.0.0.1 port "
                         "(SO_REUSEPORT) "
-                        "(wsgi: 13-byte hello; django: small template page)",
+                        "(wsgi: 13-byte hello; django: small template page); static: HAProxy "
+                        "answering 13 bytes itself, so the proxy in front is measured alone",
                 "nginx": "worker_processes 2, upstream keepalive 32, proxy_http_version 1.1, "
                          "access_log off",
                 "targets": {"direct": "wrk straight to gunicorn",
