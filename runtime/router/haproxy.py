@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import socket
@@ -38,7 +39,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
 from runtime.router.base import BaseRouter, Route
@@ -46,6 +47,7 @@ from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, NO_WEB
 
 SLOTS_MIN = 8
 PIPE_BYTES = 1 << 20  # the access log pipe: 50 ms of ~20k requests/s
+NOT_JSON_LINE = re.compile(rb"^(?!\{).*\n", re.MULTILINE)
 # Admin-state bits of a server that mean "out of rotation": forced, inherited, resolution.
 MAINT_BITS = 0x01 | 0x02 | 0x20
 PAGES = {
@@ -418,13 +420,17 @@ class Router(BaseRouter):
         raise RouterUnavailable(f"HAProxy's runtime API did not come up at {self.paths.admin}")
 
 
-def copy_lines(source: int, path: str, max_bytes: int = 64 << 20, pause: float = 0.0) -> None:
-    """Append whole lines read from ``source`` to ``path`` until EOF.
+def copy_lines(source: int, path: str, max_bytes: int = 64 << 20, pause: float = 0.0,
+               notices: BinaryIO | None = None) -> None:
+    """Append whole JSON lines read from ``source`` to ``path`` until EOF; other lines
+    (HAProxy's own notices, such as "Proxy pier stopped" from a worker a reload replaced)
+    go to ``notices``, stderr by default, so the access log holds requests only.
 
     Past ``max_bytes`` the file is renamed to ``path.1`` (replacing the previous one) and
     a new file is started; a reader following the old file finishes it first. ``pause``
     after each read lets lines gather in the pipe: one wake-up per batch, not per request.
     """
+    notices = notices or sys.stderr.buffer
     rest = b""
     out = open(path, "ab")  # noqa: SIM115 - swapped on rotation
     try:
@@ -433,6 +439,10 @@ def copy_lines(source: int, path: str, max_bytes: int = 64 << 20, pause: float =
             data, rest = rest + data, b""
             cut = data.rfind(b"\n") + 1
             data, rest = data[:cut], data[cut:]
+            if other := NOT_JSON_LINE.findall(data):
+                notices.write(b"".join(other))
+                notices.flush()
+                data = NOT_JSON_LINE.sub(b"", data)
             if data:
                 out.write(data)
                 out.flush()

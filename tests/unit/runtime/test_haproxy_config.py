@@ -1,5 +1,6 @@
 """The HAProxy router's pure parts: slot sizing, the state parser, the host map, log copying."""
 
+import io
 import os
 
 from runtime.router.base import Route
@@ -43,10 +44,21 @@ def test_host_map_lowercases_every_host():
 def test_copy_lines_keeps_whole_lines_and_rotates(tmp_path):
     path = str(tmp_path / "access.log")
     read, write = os.pipe()
-    os.write(write, b"one\ntw")
-    os.write(write, b"o\n" + b"x" * 50 + b"\nlast-partial")
+    os.write(write, b"{1}\n{tw")
+    os.write(write, b"o}\n{" + b"x" * 50 + b"}\n{last-partial")
     os.close(write)
     copy_lines(read, path, max_bytes=20)
     os.close(read)
-    assert open(path + ".1", "rb").read() == b"one\ntwo\n" + b"x" * 50 + b"\n"
-    assert open(path, "rb").read() == b"last-partial"
+    assert open(path + ".1", "rb").read() == b"{1}\n{two}\n{" + b"x" * 50 + b"}\n"
+    assert open(path, "rb").read() == b"{last-partial"
+
+
+def test_copy_lines_sends_haproxy_notices_elsewhere(tmp_path):
+    path, notices = str(tmp_path / "access.log"), io.BytesIO()
+    read, write = os.pipe()
+    os.write(write, b'{"a":1}\nProxy pier stopped (cumulated conns: FE: 5).\n{"b":2}\n\n')
+    os.close(write)
+    copy_lines(read, path, notices=notices)
+    os.close(read)
+    assert open(path, "rb").read() == b'{"a":1}\n{"b":2}\n'
+    assert notices.getvalue() == b"Proxy pier stopped (cumulated conns: FE: 5).\n\n"
