@@ -301,8 +301,11 @@ class Backend(BaseBackend):
         """Start a one-off process on a terminal; its socket carries keys in, screen out."""
         dyno = dyno or oneoff_name()
         with _engine():
-            container = self._create_oneoff(app, command, dyno, memory_mb,
-                                            tty=True, stdin_open=True)
+            # Docker sizes the terminal only once the process runs; until then a program
+            # reads its size from LINES and COLUMNS, which `heroku run` sets too.
+            container = self._create_oneoff(app, command, dyno, memory_mb, tty=True,
+                                            stdin_open=True,
+                                            env={"LINES": str(rows), "COLUMNS": str(cols)})
             try:
                 # Attached before it starts, so not a byte of its first output is missed.
                 sock = self.client.api.attach_socket(

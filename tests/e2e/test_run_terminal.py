@@ -16,9 +16,10 @@ from tests.e2e.test_runtime import deployed  # noqa: F401 - fixture reuse
 
 pytestmark = pytest.mark.docker
 
-# The size is read after the first key: Docker can only size a terminal once the process
-# runs, so what a program sees in its very first instant may still be 0x0.
-SCRIPT = "read x; stty size; echo got-$x; exit 3"
+# Docker can only size a terminal once the process runs, so in its very first instant the
+# terminal may still be 0x0: LINES and COLUMNS carry the size from the start (as with
+# `heroku run`), and `stty size` is read after the first key.
+SCRIPT = "echo env-$LINES-$COLUMNS; read x; stty size; echo got-$x; exit 3"
 
 
 def attach_url(platform, app: str) -> str:
@@ -40,6 +41,7 @@ def test_keys_in_screen_out_resize_and_exit_status(platform, deployed):  # noqa:
                 break
             screen += message
     assert code == 3
+    assert b"env-30-100" in screen
     assert b"40 120" in screen and b"got-hello" in screen
 
 
