@@ -46,6 +46,7 @@ from runtime.router.base import BaseRouter, Route
 from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, NO_WEB
 
 SLOTS_MIN = 8
+TUNNEL_SECONDS = 3600  # an idle WebSocket is closed after an hour
 PIPE_BYTES = 1 << 20  # the access log pipe: 50 ms of ~20k requests/s
 NOT_JSON_LINE = re.compile(rb"^(?!\{).*\n", re.MULTILINE)
 # Admin-state bits of a server that mean "out of rotation": forced, inherited, resolution.
@@ -119,7 +120,7 @@ def _return(status: int, page: str, paths: Paths) -> str:
 
 def render_config(
     routes: list[Route], slots: dict[str, int], paths: Paths, *,
-    listen: str = ":8080", response_timeout: float = 30.0, grace: float = 60.0,
+    listen: str = ":8080", response_timeout: float = 30.0, tunnel: float = TUNNEL_SECONDS,
 ) -> str:
     """Return the complete haproxy.cfg for the shape of ``routes`` (not their upstreams)."""
     error_pages = "\n".join(
@@ -131,14 +132,17 @@ def render_config(
         "# Written by Pier's runtime (runtime/router/haproxy.py); changes here are lost.",
         "global",
         "    master-worker",
-        # One thread: ~20k proxied requests/s on one core here, 13% less CPU per request
-        # than two threads (bench/results/router.json), and the other cores stay the apps'.
+        # One thread: over 40k proxied requests/s on one core here, 13% less CPU per
+        # request than two threads (bench/results/router.json); other cores stay the apps'.
         "    nbthread 1",
         f"    stats socket {paths.admin} mode 600 level admin expose-fd listeners",
         "    stats timeout 10s",
         f"    server-state-file {paths.servers}",
-        # Old workers finish their requests after a reload, but not forever.
-        f"    hard-stop-after {grace:g}s",
+        # A reload (any app created, a domain added, maintenance switched) must not cut
+        # other apps' WebSockets: old workers keep their tunnels as long as an idle tunnel
+        # may live, and only workers older than ten reloads are stopped sooner.
+        f"    hard-stop-after {tunnel:g}s",
+        "    mworker-max-reloads 10",
         "",
         "defaults",
         "    mode http",
@@ -154,7 +158,7 @@ def render_config(
         f"    timeout server {response_timeout:g}s",
         "    timeout http-request 10s",
         "    timeout http-keep-alive 60s",
-        "    timeout tunnel 1h",
+        f"    timeout tunnel {tunnel:g}s",
         "    default-server init-addr last,0.0.0.0 check inter 2s fastinter 500ms rise 1 fall 2"
         " observe layer4 error-limit 1 on-error mark-down",
         error_pages,

@@ -224,10 +224,11 @@ def websocket_echo_server() -> tuple[socket.socket, int]:
     return server, server.getsockname()[1]
 
 
-def test_websocket_upgrade_is_tunnelled(haproxy):
+def test_websocket_upgrade_is_tunnelled_and_outlives_a_reload(haproxy, upstreams):
     router, port, _ = haproxy
     server, app_port = websocket_echo_server()
-    router.apply([Route("ws", ["ws.localhost"], [f"127.0.0.1:{app_port}"])])
+    ws = Route("ws", ["ws.localhost"], [f"127.0.0.1:{app_port}"])
+    router.apply([ws])
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(b"GET /socket HTTP/1.1\r\nHost: ws.localhost\r\nUpgrade: websocket\r\n"
                      b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -236,7 +237,11 @@ def test_websocket_upgrade_is_tunnelled(haproxy):
         while b"\r\n\r\n" not in head:
             head += sock.recv(4096)
         assert head.startswith(b"HTTP/1.1 101")
-        for message in (b"\x81\x05hello", b"\x81\x05again"):
+        for message in (b"\x81\x05hello", b"\x81\x05again", b"\x81\x05after"):
+            if message.endswith(b"after"):
+                # Another app appears: a reload, and this tunnel stays on the old worker.
+                router.apply([ws, Route("other", ["other.localhost"], [upstreams[0].address])])
+                assert get(port, "other.localhost").status_code == 200
             sock.sendall(message)
             echoed = b""
             while len(echoed) < len(message):
