@@ -237,14 +237,20 @@ def test_websocket_upgrade_is_tunnelled_and_outlives_a_reload(haproxy, upstreams
         while b"\r\n\r\n" not in head:
             head += sock.recv(4096)
         assert head.startswith(b"HTTP/1.1 101")
-        for message in (b"\x81\x05hello", b"\x81\x05again", b"\x81\x05after"):
-            if message.endswith(b"after"):
-                # Another app appears: a reload, and this tunnel stays on the old worker.
-                router.apply([ws, Route("other", ["other.localhost"], [upstreams[0].address])])
-                assert get(port, "other.localhost").status_code == 200
+
+        def echo(message: bytes) -> None:
             sock.sendall(message)
             echoed = b""
             while len(echoed) < len(message):
                 echoed += sock.recv(4096)
             assert echoed == message
+
+        echo(b"\x81\x05hello")
+        echo(b"\x81\x05again")
+        # Another app appears: a reload, and this tunnel stays on the old worker.
+        worker = router._worker_pid()
+        router.apply([ws, Route("other", ["other.localhost"], [upstreams[0].address])])
+        assert router._worker_pid() != worker
+        assert get(port, "other.localhost").status_code == 200
+        echo(b"\x81\x05after")
     server.close()

@@ -56,9 +56,11 @@ def test_copy_lines_keeps_whole_lines_and_rotates(tmp_path):
 def test_copy_lines_sends_haproxy_notices_elsewhere(tmp_path):
     path, notices = str(tmp_path / "access.log"), io.BytesIO()
     read, write = os.pipe()
-    os.write(write, b'{"a":1}\nProxy pier stopped (cumulated conns: FE: 5).\n{"b":2}\n\n')
+    os.write(write, b'[NOTICE] (1) : New worker (2) forked\n'
+                    b'{"a":1}\nProxy pier stopped (cumulated conns: FE: 5).\n{"b":2}\n\n')
     os.close(write)
     copy_lines(read, path, notices=notices)
     os.close(read)
     assert open(path, "rb").read() == b'{"a":1}\n{"b":2}\n'
-    assert notices.getvalue() == b"Proxy pier stopped (cumulated conns: FE: 5).\n\n"
+    assert notices.getvalue() == (b"[NOTICE] (1) : New worker (2) forked\n"
+                                  b"Proxy pier stopped (cumulated conns: FE: 5).\n\n")
