@@ -36,7 +36,9 @@ def _parent(pid: int) -> int:
 
 
 def releases_running(app: str) -> set[str]:
-    containers = docker.from_env().containers.list(filters={"label": f"pier.app={app}"})
+    # Processes only: the push's build container carries the app's label too.
+    containers = docker.from_env().containers.list(
+        filters={"label": [f"pier.app={app}", "pier.process"]})
     return {c.labels["pier.release"] for c in containers}
 
 

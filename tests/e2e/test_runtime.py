@@ -134,7 +134,8 @@ def test_deploy_under_load_has_no_failed_requests(platform, deployed):
 
 
 def containers_by_dyno(app: str) -> list[tuple[str, str]]:
-    containers = docker.from_env().containers.list(filters={"label": f"pier.app={app}"})
+    containers = docker.from_env().containers.list(
+        filters={"label": [f"pier.app={app}", "pier.process"]})
     return sorted((f"{c.labels['pier.process']}.{c.labels['pier.index']}", c.id)
                   for c in containers)
 
