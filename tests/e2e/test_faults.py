@@ -6,12 +6,17 @@ import signal
 import threading
 import time
 
-import docker
 import httpx
 import pytest
 
 from tests.e2e.helpers import Load
-from tests.e2e.test_runtime import deployed, scale, up_dynos, wait_for  # noqa: F401
+from tests.e2e.test_runtime import (  # noqa: F401 - fixture reuse
+    deployed,
+    process_containers,
+    scale,
+    up_dynos,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
 
@@ -36,10 +41,7 @@ def _parent(pid: int) -> int:
 
 
 def releases_running(app: str) -> set[str]:
-    # Processes only: the push's build container carries the app's label too.
-    containers = docker.from_env().containers.list(
-        filters={"label": [f"pier.app={app}", "pier.process"]})
-    return {c.labels["pier.release"] for c in containers}
+    return {c.labels["pier.release"] for c in process_containers(app)}
 
 
 def test_runtime_killed_during_a_deploy_finishes_it(platform, deployed):  # noqa: F811

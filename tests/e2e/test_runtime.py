@@ -133,11 +133,15 @@ def test_deploy_under_load_has_no_failed_requests(platform, deployed):
     assert load.failures == []
 
 
-def containers_by_dyno(app: str) -> list[tuple[str, str]]:
-    containers = docker.from_env().containers.list(
+def process_containers(app: str) -> list:
+    """The app's running process containers (a push's build container has its label too)."""
+    return docker.from_env().containers.list(
         filters={"label": [f"pier.app={app}", "pier.process"]})
+
+
+def containers_by_dyno(app: str) -> list[tuple[str, str]]:
     return sorted((f"{c.labels['pier.process']}.{c.labels['pier.index']}", c.id)
-                  for c in containers)
+                  for c in process_containers(app))
 
 
 def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, deployed):
