@@ -23,9 +23,17 @@ def import_string(dotted_path: str) -> Any:
 
 
 def shipped(package: str, path: list[str], class_name: str) -> list[str]:
-    """Return the dotted paths of the implementations shipped in a package (all but base)."""
+    """Return the dotted paths of the modules in a package that export ``class_name``.
+
+    Helper modules (the router's error pages, say) sit beside the implementations: only a
+    module that defines the class is one.
+    """
     names = [m.name for m in pkgutil.iter_modules(path) if m.name != "base"]
-    return [f"{package}.{name}.{class_name}" for name in sorted(names)]
+    return [
+        f"{package}.{name}.{class_name}"
+        for name in sorted(names)
+        if hasattr(importlib.import_module(f"{package}.{name}"), class_name)
+    ]
 
 
 def load(dotted_path: str, kind: str, choices: list[str], **options: Any) -> Any:

@@ -5,3 +5,5 @@ urlpatterns = [
     path("", include("gitpush.urls")),
     path("", include("dashboard.urls")),
 ]
+
+handler404 = "dashboard.views.errors.not_found"

@@ -119,3 +119,23 @@ def test_static_files_are_served(client):
         response = client.get(static(name))
         assert response.status_code == 200, name
         b"".join(response.streaming_content if response.streaming else [response.content])
+
+
+def test_a_trailing_slash_redirects_to_the_page(web, app):
+    response = web.get(f"/apps/{app.name}/?tab=1")
+    assert response.status_code == 301
+    assert response["Location"] == f"/apps/{app.name}?tab=1"
+
+
+def test_an_unknown_page_is_the_dashboards_own_404(web):
+    response = web.get("/no/such/page")
+    assert response.status_code == 404
+    body = response.content.decode()
+    assert "Nothing here" in body and "/no/such/page" in body
+    assert "dashboard.css" in body  # the styled page, not Django's bare one
+
+
+def test_an_unknown_api_path_is_a_json_404(client):
+    response = client.get("/api/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["id"] == "not_found"

@@ -49,3 +49,17 @@ def test_unknown_backend_lists_the_real_ones():
     assert "runtime.backends.docker.Backend" in str(e.value)
     assert "runtime.backends.memory.Backend" in available_backends()
     assert load_backend("runtime.backends.memory.Backend").list_processes() == []
+
+
+def test_unknown_router_lists_only_routers():
+    from runtime.router import available_routers, load_router
+
+    with pytest.raises(ImproperlyConfigured) as e:
+        load_router("runtime.router.nginx.Router")
+    assert "runtime.router.haproxy.Router" in str(e.value)
+    assert "runtime.router.pages.Router" not in available_routers()
+    assert set(available_routers()) == {
+        "runtime.router.caddy.Router",
+        "runtime.router.haproxy.Router",
+        "runtime.router.memory.Router",
+    }
