@@ -16,6 +16,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def engine_pid() -> int:
+    """Return the pid of the Docker daemon behind the socket the platform uses.
+
+    Several engines may run on one machine (the Swarm fixture starts three), so `pidof
+    dockerd` is no answer: ask which process listens on DOCKER_HOST's socket.
+    """
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    path = host.removeprefix("unix://")
+    listing = subprocess.run(["ss", "-xlpnH", "src", path], capture_output=True, text=True,
+                             check=True).stdout
+    pids = {int(part.split("=", 1)[1]) for part in listing.replace(",", " ").split()
+            if part.startswith("pid=")}
+    if len(pids) != 1:
+        raise RuntimeError(f"no single process listens on {path}: {listing!r}")
+    return pids.pop()
+
+
 def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     env = {
         **os.environ,

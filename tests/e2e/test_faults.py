@@ -9,7 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.helpers import Load
+from tests.e2e.helpers import Load, engine_pid
 from tests.e2e.test_runtime import (  # noqa: F401 - fixture reuse
     deployed,
     process_containers,
@@ -84,7 +84,7 @@ def test_router_killed_comes_back_with_its_routes(platform, deployed):  # noqa: 
 
 def test_docker_frozen_for_a_while_loses_nothing(platform, deployed):  # noqa: F811
     app, _ = deployed("v-one")
-    [dockerd] = [int(p) for p in os.popen("pidof dockerd").read().split()]
+    dockerd = engine_pid()
     with Load(platform, app) as load:
         os.kill(dockerd, signal.SIGSTOP)
         try:
