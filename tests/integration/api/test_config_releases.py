@@ -95,7 +95,10 @@ def test_release_numbers_are_unique_under_concurrency(api, app, user):
     from api.services.config import config_update
 
     if connection.vendor == "sqlite":
-        pytest.skip("SQLite serialises writers itself; the lock matters on PostgreSQL")
+        # Only PostgreSQL lets two writers read the same latest version at once, so only
+        # there can this fail; SQLite's in-memory test database locks whole tables and
+        # refuses concurrent writers outright. CI (.ci/run) runs the suite on PostgreSQL.
+        pytest.skip("runs on PostgreSQL (as in CI): SQLite serialises writers itself")
     app_obj = App.objects.get(name="cfg")
 
     def change(i):
