@@ -19,7 +19,10 @@ def router():
 
 
 def backend_options() -> dict:
-    return {"labels": {"pier.platform": settings.PIER_PLATFORM_ID}}
+    return {
+        "labels": {"pier.platform": settings.PIER_PLATFORM_ID},
+        "isolate_host": not settings.PIER_UNSAFE_NO_ISOLATION,
+    }
 
 
 def runtime_backend():

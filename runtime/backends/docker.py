@@ -21,6 +21,9 @@ How apps are kept away from the platform:
   connections to the host, while the host (router, health checks) can still connect to
   them. Outbound traffic to the internet is forwarded, not input, so it keeps working.
   Kernel rules are not persistent: the rule is re-added whenever the runtime starts.
+  Isolation fails closed: when the rule cannot be added, :meth:`Backend.ensure_network`
+  raises :class:`IsolationError` and no app is started. ``isolate_host=False``
+  (``PIER_UNSAFE_NO_ISOLATION=1``, development only) skips the rule and says so loudly.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import requests.exceptions
 
 from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
-from runtime.errors import BackendUnavailable, EngineError, StartFailed
+from runtime.errors import BackendUnavailable, EngineError, IsolationError, StartFailed
 
 logger = logging.getLogger(__name__)
 
@@ -134,10 +137,15 @@ class Backend(BaseBackend):
                     },
                 )
                 network.reload()
+        options = network.attrs.get("Options") or {}
+        iface = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
         if self.isolate_host:
-            options = network.attrs.get("Options") or {}
-            iface = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
             block_host_access(iface)
+        else:
+            logger.warning(
+                "UNSAFE: PIER_UNSAFE_NO_ISOLATION is set: apps on %s can open connections to "
+                "every service of this host (Redis, PostgreSQL, Docker...). Development only; "
+                "never share this machine with untrusted apps.", iface)
 
     # -- processes --------------------------------------------------------------
 
@@ -390,24 +398,27 @@ def http_check_passes(host: str, port: int, check: HealthCheck, timeout: float) 
     return 200 <= response.status < 400 and check.content in body
 
 
-def block_host_access(iface: str) -> bool:
-    """Make sure containers on ``iface`` cannot open connections to the host itself.
+def block_host_access(iface: str) -> None:
+    """Make sure containers on the bridge ``iface`` cannot open connections to the host.
 
-    Return False (and log why) when iptables is missing or refuses, e.g. without root.
+    Raise IsolationError, saying what to fix, when iptables is missing or refuses (e.g.
+    without root): callers must then run nothing on that bridge.
     """
+    fix = ("run Pier's runtime as root on a host with iptables, or, on a development "
+           "machine only, set PIER_UNSAFE_NO_ISOLATION=1")
     iptables = shutil.which("iptables")
     if not iptables:
-        logger.warning("iptables not found: apps on %s can reach services on the host", iface)
-        return False
+        raise IsolationError(f"iptables not found, so apps on {iface} could reach services "
+                             f"on the host: {fix}")
     rule = ["INPUT", "-i", iface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
     check = subprocess.run([iptables, "-w", "-C", *rule], capture_output=True)
     if check.returncode == 0:
-        return True
+        return
     added = subprocess.run([iptables, "-w", "-I", *rule], capture_output=True, text=True)
     if added.returncode != 0:
-        logger.warning("could not isolate %s from the host: %s", iface, added.stderr.strip())
-        return False
-    return True
+        reason = added.stderr.strip() or f"exit status {added.returncode}"
+        raise IsolationError(f"could not keep apps on {iface} away from the host "
+                             f"(iptables -I {' '.join(rule)}: {reason}): {fix}")
 
 
 def oneoff_name() -> str:

@@ -7,7 +7,7 @@ import threading
 import docker
 import redis
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from api.desired import desired_state
@@ -16,6 +16,7 @@ from api.services.deploys import release_mark, releases_without_web_settle, stat
 from api.services.drains import drains_by_app
 from pier import runtime_config
 from runtime.drains import DrainManager
+from runtime.errors import IsolationError
 from runtime.logship import AccessLogTail, Shipper
 from runtime.loop import redis_event_sink, run_forever
 from runtime.reconciler import Reconciler
@@ -74,6 +75,11 @@ class Command(BaseCommand):
                 redis_url=settings.REDIS_URL,
                 stop=stop,
             )
+        except IsolationError as e:
+            # Exiting is what a self-hoster notices (the Procfile runner, compose or systemd
+            # shows it); running apps keep running, but none is started or restarted.
+            log.critical("no app will run: %s", e)
+            raise CommandError(f"Pier's runtime cannot isolate apps from this host: {e}") from e
         finally:
             for part in shipping:
                 part.stop()
