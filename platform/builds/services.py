@@ -3,6 +3,7 @@
 import logging
 import shutil
 import tarfile
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -99,6 +100,15 @@ def build_queue(*, build: Build) -> None:
             f"could not queue the build: the build queue (Redis) is unreachable ({e}). "
             "The running release is unchanged; try again in a moment."
         ) from e
+
+
+def builds_ended(build_id: str) -> bool:
+    """Tell whether a build of this platform has ended (an unknown id is not ours: False)."""
+    try:
+        uuid.UUID(build_id)
+    except ValueError:
+        return False
+    return Build.objects.filter(pk=build_id).exclude(status__in=ACTIVE).exists()
 
 
 def build_listener_alive(*, build_id) -> bool:

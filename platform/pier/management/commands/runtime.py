@@ -3,6 +3,7 @@
 import logging
 import signal
 import threading
+import time
 
 import docker
 import redis
@@ -14,14 +15,17 @@ from api.desired import desired_state
 from api.models import Release
 from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
 from api.services.drains import drains_by_app
+from builds.services import builds_ended
 from pier import runtime_config
 from runtime.drains import DrainManager
-from runtime.errors import IsolationError
+from runtime.errors import IsolationError, PierRuntimeError
 from runtime.logship import AccessLogTail, Shipper
 from runtime.loop import redis_event_sink, run_forever
 from runtime.reconciler import Reconciler
 
 log = logging.getLogger("pier.runtime")
+# How often containers whose owner died (one-offs, builds) are looked for.
+REAP_INTERVAL_SECONDS = 60.0
 
 
 class ReportingReconciler:
@@ -29,6 +33,7 @@ class ReportingReconciler:
 
     def __init__(self, reconciler: Reconciler, backend):
         self.reconciler, self.backend = reconciler, backend
+        self._next_reap = 0.0
 
     def reconcile(self, desired):
         result = self.reconciler.reconcile(desired)
@@ -38,7 +43,19 @@ class ReportingReconciler:
             release_mark(app_name=app, version=version, status=Release.Status.FAILED)
         releases_without_web_settle(apps=desired)
         statuses_record(processes=self.backend.list_processes())
+        self._reap()
         return result
+
+    def _reap(self) -> None:
+        """Remove orphan one-off and build containers, at most once a REAP_INTERVAL."""
+        if time.monotonic() < self._next_reap:
+            return
+        self._next_reap = time.monotonic() + REAP_INTERVAL_SECONDS
+        try:
+            for name in self.backend.reap_orphans(build_ended=builds_ended):
+                log.info("removed %s: the process that started it is gone", name)
+        except (PierRuntimeError, redis.RedisError) as e:
+            log.warning("orphan containers not reaped this time: %s", e)
 
     def backend_lost(self):
         self.reconciler.backend_lost()
