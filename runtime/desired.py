@@ -75,7 +75,12 @@ class HealthCheck:
 
 @dataclass(frozen=True)
 class DesiredApp:
-    """One app as it should run: its current release and formation."""
+    """One app as it should run: its current release and formation.
+
+    Release 0 (no image, no formation) is an app with nothing to run yet, e.g. its first
+    deploy failed: it runs no process but keeps its route, so its hosts answer 503 "no
+    web processes" instead of 404 "no such app".
+    """
 
     name: str
     release: int
@@ -90,10 +95,13 @@ class DesiredApp:
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):
             raise Invalid(f"invalid app name {self.name!r}")
-        if not isinstance(self.release, int) or self.release < 1:
-            raise Invalid(f"{self.name}: release must be a positive integer")
-        if not self.image:
+        if not isinstance(self.release, int) or self.release < 0:
+            raise Invalid(f"{self.name}: release must be a non-negative integer")
+        if self.release and not self.image:
             raise Invalid(f"{self.name}: image is required")
+        if not self.release and (self.image or self.formation):
+            raise Invalid(f"{self.name}: release 0 (nothing deployed) has no image and "
+                          "runs no processes; releases are numbered from 1")
         types = [spec.type for spec in self.formation]
         if len(set(types)) != len(types):
             raise Invalid(f"{self.name}: a process type appears twice in the formation")

@@ -27,3 +27,7 @@ class StartFailed(PierRuntimeError):
 
 class EngineError(PierRuntimeError):
     """The engine answered, but refused or failed an operation."""
+
+
+class IsolationError(PierRuntimeError):
+    """Apps cannot be kept away from the host (iptables missing or refused); run none."""

@@ -4,7 +4,8 @@ It waits ``interval`` seconds between passes, 1 s while a deploy or restart is u
 and wakes at once when something is published on the Redis channel
 ``pier:runtime:nudge`` (the control plane calls :func:`nudge` after a release or a
 scale). Errors end a pass, never the loop: an unreachable Docker daemon or router is
-logged and retried.
+logged and retried. The one exception is :class:`IsolationError`: apps that could reach
+the host must not run at all, and retrying cannot fix the host, so it ends the loop.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from runtime.desired import DesiredApp, desired_from_json
-from runtime.errors import BackendUnavailable, Invalid, PierRuntimeError
+from runtime.errors import BackendUnavailable, Invalid, IsolationError, PierRuntimeError
 from runtime.reconciler import Event, Reconciler, ReconcileResult
 
 logger = logging.getLogger(__name__)
@@ -128,9 +129,14 @@ class Waiter:
 
 
 def run_once(source: Source, reconciler: Reconciler) -> ReconcileResult | None:
-    """Run one pass; log and swallow errors (this is the loop's one catch-all)."""
+    """Run one pass; log and swallow errors (this is the loop's one catch-all).
+
+    IsolationError is raised: the runtime must stop rather than run apps unconfined.
+    """
     try:
         result = reconciler.reconcile(source())
+    except IsolationError:
+        raise
     except BackendUnavailable as e:
         logger.warning("engine unavailable, will retry: %s", e)
         reconciler.backend_lost()

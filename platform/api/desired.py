@@ -52,5 +52,11 @@ def desired_app(*, app: App) -> DesiredApp | None:
 
 
 def desired_state() -> list[DesiredApp]:
+    """Every app; one with no release to run is release 0, so its hosts still get a route."""
     apps = App.objects.prefetch_related("formation", "domains")
-    return [d for d in (desired_app(app=app) for app in apps) if d is not None]
+    return [
+        desired_app(app=app)
+        or DesiredApp(name=app.name, release=0, image="", maintenance=app.maintenance,
+                      domains=tuple(app.domains.values_list("hostname", flat=True)))
+        for app in apps
+    ]

@@ -3,9 +3,12 @@
 import logging
 import shutil
 import tarfile
+import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -33,6 +36,10 @@ class BuildAborted(Exception):
     pass
 
 
+class BuildNotQueued(Exception):
+    """The queue (Redis) could not take the build; the build is already marked failed."""
+
+
 def listener_key(build_id) -> str:
     return f"pier:build:{build_id}:listener"
 
@@ -52,11 +59,56 @@ def build_create(*, app: App, user, source_sha: str) -> Build:
 
 
 def _builds_expire(*, app: App) -> None:
-    """Fail builds whose worker died long ago, so they never block the app forever."""
-    cutoff = timezone.now() - timedelta(seconds=settings.PIER_BUILD_TIMEOUT + 120)
+    """Fail builds that can never finish, so they never block the app's next push.
+
+    A pending build is dead once its pusher has stopped refreshing the listener key for
+    longer than the key lives (the push ended, or its task was lost with nobody left to
+    wait for it): no worker would release it anyway. Any other build is dead once it has
+    been running far longer than a build may (its worker died).
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.PIER_BUILD_TIMEOUT + 120)
     app.builds.filter(status__in=ACTIVE, created_at__lt=cutoff).update(
-        status=Build.Status.FAILED, finished_at=timezone.now()
+        status=Build.Status.FAILED, finished_at=now
     )
+    quiet = now - timedelta(seconds=LISTENER_TTL_SECONDS)
+    for build in app.builds.filter(status=Build.Status.PENDING, created_at__lt=quiet):
+        if not build_listener_alive(build_id=build.id):
+            log.warning("build %s: pending with nobody waiting for it; marked failed", build.id)
+            Build.objects.filter(pk=build.pk, status=Build.Status.PENDING).update(
+                status=Build.Status.FAILED, finished_at=now
+            )
+
+
+def build_queue(*, build: Build) -> None:
+    """Hand ``build`` to a worker, its pusher listening; fail it at once if that is impossible.
+
+    Raise BuildNotQueued with a message for the pusher: a build left pending would block
+    the app's next push until it expires.
+    """
+    from builds.tasks import build_run_task  # the task module imports this one
+
+    try:
+        get_redis().set(listener_key(build.id), "1", ex=LISTENER_TTL_SECONDS)
+        build_run_task.delay(str(build.id))
+    except (redis.RedisError, kombu.exceptions.OperationalError, OSError) as e:
+        log.warning("build %s not queued: %s", build.id, e)
+        Build.objects.filter(pk=build.pk).update(
+            status=Build.Status.FAILED, finished_at=timezone.now()
+        )
+        raise BuildNotQueued(
+            f"could not queue the build: the build queue (Redis) is unreachable ({e}). "
+            "The running release is unchanged; try again in a moment."
+        ) from e
+
+
+def builds_ended(build_id: str) -> bool:
+    """Tell whether a build of this platform has ended (an unknown id is not ours: False)."""
+    try:
+        uuid.UUID(build_id)
+    except ValueError:
+        return False
+    return Build.objects.filter(pk=build_id).exclude(status__in=ACTIVE).exists()
 
 
 def build_listener_alive(*, build_id) -> bool:

@@ -19,7 +19,15 @@ def router():
 
 
 def backend_options() -> dict:
-    return {"labels": {"pier.platform": settings.PIER_PLATFORM_ID}}
+    from pier.redis import get_redis
+    from runtime.leases import Leases
+
+    return {
+        "labels": {"pier.platform": settings.PIER_PLATFORM_ID},
+        "isolate_host": not settings.PIER_UNSAFE_NO_ISOLATION,
+        # One-offs are leased by the process that starts them, so orphans can be reaped.
+        "leases": Leases(get_redis()),
+    }
 
 
 def runtime_backend():

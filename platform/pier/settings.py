@@ -182,5 +182,7 @@ PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
 PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
 PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.docker.Backend")
 PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.haproxy.Router")
+# Development only: run apps even when iptables cannot keep them away from the host.
+PIER_UNSAFE_NO_ISOLATION = _env_bool("PIER_UNSAFE_NO_ISOLATION")
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"

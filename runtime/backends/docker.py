@@ -21,6 +21,13 @@ How apps are kept away from the platform:
   connections to the host, while the host (router, health checks) can still connect to
   them. Outbound traffic to the internet is forwarded, not input, so it keeps working.
   Kernel rules are not persistent: the rule is re-added whenever the runtime starts.
+  Isolation fails closed: when the rule cannot be added, :meth:`Backend.ensure_network`
+  raises :class:`IsolationError` and no app is started. ``isolate_host=False``
+  (``PIER_UNSAFE_NO_ISOLATION=1``, development only) skips the rule and says so loudly.
+
+Containers whose owner died are reaped by :meth:`Backend.reap_orphans`, which the runtime
+calls periodically: one-offs whose owner's lease lapsed (see :mod:`runtime.leases`) and
+build containers (``pier.role=build``) of builds that are no longer running.
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ import requests.exceptions
 
 from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
-from runtime.errors import BackendUnavailable, EngineError, StartFailed
+from runtime.errors import BackendUnavailable, EngineError, IsolationError, StartFailed
+from runtime.leases import Lease, Leases
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +107,13 @@ class Backend(BaseBackend):
         isolate_host: bool = True,
         user: str = APP_USER,
         port: int = APP_PORT,
+        leases: Leases | None = None,
     ) -> None:
-        """``labels`` are added to every container and narrow what this backend sees."""
+        """``labels`` are added to every container and narrow what this backend sees.
+
+        With ``leases``, each one-off is leased by the process that starts it and can be
+        reaped once that process is gone; without, one-offs are never reaped.
+        """
         self._client = client
         self.network = network
         self.bridge = bridge
@@ -109,6 +122,7 @@ class Backend(BaseBackend):
         self.isolate_host = isolate_host
         self.user = user
         self.port = port
+        self.leases = leases
 
     @property
     def client(self) -> docker.DockerClient:
@@ -134,10 +148,15 @@ class Backend(BaseBackend):
                     },
                 )
                 network.reload()
+        options = network.attrs.get("Options") or {}
+        iface = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
         if self.isolate_host:
-            options = network.attrs.get("Options") or {}
-            iface = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
             block_host_access(iface)
+        else:
+            logger.warning(
+                "UNSAFE: PIER_UNSAFE_NO_ISOLATION is set: apps on %s can open connections to "
+                "every service of this host (Redis, PostgreSQL, Docker...). Development only; "
+                "never share this machine with untrusted apps.", iface)
 
     # -- processes --------------------------------------------------------------
 
@@ -272,7 +291,7 @@ class Backend(BaseBackend):
         dyno: str | None = None,
     ) -> int:
         dyno = dyno or oneoff_name()
-        with _engine():
+        with self._lease(app, dyno), _engine():
             container = self._create_oneoff(app, command, dyno, memory_mb, env=env)
             killer = threading.Timer(timeout, self._kill_quietly, [container]) if timeout else None
             try:
@@ -300,7 +319,9 @@ class Backend(BaseBackend):
     ) -> Attached:
         """Start a one-off process on a terminal; its socket carries keys in, screen out."""
         dyno = dyno or oneoff_name()
-        with _engine():
+        lease = self._lease(app, dyno)
+        with contextlib.ExitStack() as on_error, _engine():
+            on_error.callback(lease.release)
             # Docker sizes the terminal only once the process runs; until then a program
             # reads its size from LINES and COLUMNS, which `heroku run` sets too.
             container = self._create_oneoff(app, command, dyno, memory_mb, tty=True,
@@ -314,7 +335,8 @@ class Backend(BaseBackend):
             except docker.errors.APIError as e:
                 container.remove(force=True)
                 raise StartFailed(f"{app.name} {dyno}: {e.explanation or e}") from e
-        attached = Attached(container, getattr(sock, "_sock", sock), dyno)
+            on_error.pop_all()  # the lease lives as long as the attached process
+        attached = Attached(container, getattr(sock, "_sock", sock), dyno, lease)
         attached.resize(rows, cols)
         return attached
 
@@ -322,12 +344,14 @@ class Backend(BaseBackend):
                        env: dict[str, str] | None = None, **extra: Any):
         kwargs = self._run_kwargs(app, dyno, memory_mb)
         kwargs["environment"].update(env or {})
+        name = self.container_name(app.name, app.release, dyno)
         labels = {**self.labels, "pier.app": app.name, "pier.release": str(app.release),
                   "pier.oneoff": dyno}
+        if self.leases:
+            labels["pier.lease"] = name
         try:
             return self.client.containers.create(
-                command=shell_command(command), labels=labels,
-                name=self.container_name(app.name, app.release, dyno), **kwargs, **extra,
+                command=shell_command(command), labels=labels, name=name, **kwargs, **extra,
             )
         except docker.errors.ImageNotFound as e:
             raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
@@ -344,21 +368,45 @@ class Backend(BaseBackend):
         with contextlib.suppress(docker.errors.APIError):
             container.kill()
 
-    def remove_oneoffs(self, app: str | None = None) -> None:
-        """Remove one-off containers left behind (say, by a runtime killed mid-run)."""
+    def _lease(self, app: DesiredApp, dyno: str) -> Lease | _NoLease:
+        """Hold the lease of a one-off about to be created (a no-op without leases)."""
+        if not self.leases:
+            return _NoLease()
+        return self.leases.hold(self.container_name(app.name, app.release, dyno))
+
+    def reap_orphans(self, build_ended: Callable[[str], bool]) -> list[str]:
+        """Remove containers whose owner is gone; return their names.
+
+        Those are one-offs whose lease lapsed (the web or worker process that started
+        them died) and build containers of builds that ``build_ended`` says are over (the
+        worker died mid-build). Build containers carry no platform label, so a build id
+        that ``build_ended`` does not know must be answered False: it may be another
+        platform's.
+        """
         with _engine():
-            for summary in self.client.api.containers(
-                all=True, filters=self._filters(app, key="pier.oneoff")
-            ):
+            leased = self.client.api.containers(all=True, filters=self._filters(key="pier.lease"))
+            builds = self.client.api.containers(all=True, filters={"label": ["pier.role=build"]})
+        names = [c["Labels"]["pier.lease"] for c in leased]
+        held = self.leases.held(names) if self.leases and names else set(names)
+        orphans = [c for c in leased if c["Labels"]["pier.lease"] not in held]
+        orphans += [c for c in builds if build_ended(c["Labels"].get("pier.build", ""))]
+        with _engine():
+            for container in orphans:
                 with contextlib.suppress(docker.errors.NotFound):
-                    self.client.api.remove_container(summary["Id"], force=True)
+                    self.client.api.remove_container(container["Id"], force=True)
+        return [c["Names"][0].lstrip("/") for c in orphans]
+
+
+class _NoLease(contextlib.nullcontext):
+    def release(self) -> None:
+        pass
 
 
 class Attached:
     """A one-off process on a terminal: ``socket`` (raw bytes both ways), resize, wait."""
 
-    def __init__(self, container, sock: socket.socket, dyno: str) -> None:
-        self.container, self.socket, self.dyno = container, sock, dyno
+    def __init__(self, container, sock: socket.socket, dyno: str, lease) -> None:
+        self.container, self.socket, self.dyno, self.lease = container, sock, dyno, lease
 
     def resize(self, rows: int, cols: int) -> None:
         with contextlib.suppress(docker.errors.APIError):
@@ -374,6 +422,7 @@ class Attached:
             self.socket.close()
         with _engine(), contextlib.suppress(docker.errors.NotFound):
             self.container.remove(force=True)
+        self.lease.release()
 
 
 def http_check_passes(host: str, port: int, check: HealthCheck, timeout: float) -> bool:
@@ -390,24 +439,27 @@ def http_check_passes(host: str, port: int, check: HealthCheck, timeout: float) 
     return 200 <= response.status < 400 and check.content in body
 
 
-def block_host_access(iface: str) -> bool:
-    """Make sure containers on ``iface`` cannot open connections to the host itself.
+def block_host_access(iface: str) -> None:
+    """Make sure containers on the bridge ``iface`` cannot open connections to the host.
 
-    Return False (and log why) when iptables is missing or refuses, e.g. without root.
+    Raise IsolationError, saying what to fix, when iptables is missing or refuses (e.g.
+    without root): callers must then run nothing on that bridge.
     """
+    fix = ("run Pier's runtime as root on a host with iptables, or, on a development "
+           "machine only, set PIER_UNSAFE_NO_ISOLATION=1")
     iptables = shutil.which("iptables")
     if not iptables:
-        logger.warning("iptables not found: apps on %s can reach services on the host", iface)
-        return False
+        raise IsolationError(f"iptables not found, so apps on {iface} could reach services "
+                             f"on the host: {fix}")
     rule = ["INPUT", "-i", iface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
     check = subprocess.run([iptables, "-w", "-C", *rule], capture_output=True)
     if check.returncode == 0:
-        return True
+        return
     added = subprocess.run([iptables, "-w", "-I", *rule], capture_output=True, text=True)
     if added.returncode != 0:
-        logger.warning("could not isolate %s from the host: %s", iface, added.stderr.strip())
-        return False
-    return True
+        reason = added.stderr.strip() or f"exit status {added.returncode}"
+        raise IsolationError(f"could not keep apps on {iface} away from the host "
+                             f"(iptables -I {' '.join(rule)}: {reason}): {fix}")
 
 
 def oneoff_name() -> str:

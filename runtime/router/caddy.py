@@ -31,7 +31,7 @@ import httpx
 
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
 from runtime.router.base import BaseRouter, Route
-from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, NO_WEB
+from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, no_web
 
 SERVER = "pier"
 
@@ -49,7 +49,7 @@ def _app_handlers(route: Route, *, response_timeout: float, fail_duration: float
     if route.maintenance:
         return [_page(503, MAINTENANCE)]
     if not route.upstreams:
-        return [_page(503, NO_WEB)]
+        return [_page(503, no_web(route.app))]
     return [{
         "handler": "reverse_proxy",
         "upstreams": [{"dial": upstream} for upstream in route.upstreams],

@@ -43,7 +43,7 @@ from typing import Any, BinaryIO
 
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
 from runtime.router.base import BaseRouter, Route
-from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, NO_WEB
+from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, no_web
 
 SLOTS_MIN = 8
 TUNNEL_SECONDS = 3600  # an idle WebSocket is closed after an hour
@@ -55,7 +55,8 @@ NEXT_LINE_NOT_JSON = re.compile(rb"\n[^{]")
 MAINT_BITS = 0x01 | 0x02 | 0x20
 PAGES = {
     "no-such-app.html": NO_SUCH_APP,
-    "no-web.html": NO_WEB,
+    # A log-format file (`lf-file`): HAProxy puts the app's name in per request.
+    "no-web.html": no_web("%[var(txn.app)]"),
     "maintenance.html": MAINTENANCE,
     "app-error.html": APP_ERROR,
 }
@@ -115,9 +116,9 @@ def slots_for(needed: int, current: int = 0) -> int:
     return slots
 
 
-def _return(status: int, page: str, paths: Paths) -> str:
+def _return(status: int, page: str, paths: Paths, kind: str = "file") -> str:
     return (f'http-request return status {status} content-type "text/html; charset=utf-8" '
-            f"file {paths.pages / page} hdr Cache-Control no-store")
+            f"{kind} {paths.pages / page} hdr Cache-Control no-store")
 
 
 def render_config(
@@ -188,7 +189,8 @@ def render_config(
         if route.maintenance:
             lines.append("    " + _return(503, "maintenance.html", paths))
         else:
-            lines.append("    " + _return(503, "no-web.html", paths) + " if { nbsrv eq 0 }")
+            lines.append("    " + _return(503, "no-web.html", paths, kind="lf-file")
+                         + " if { nbsrv eq 0 }")
         lines += [
             # Placeholders the runtime fills through the API; port 1, as port 0 would mean
             # "the client's destination port" and a restored address would be unusable.

@@ -5,11 +5,17 @@ PAGE = (
     "<body><h1>{title}</h1><p>{text}</p></body></html>\n"
 )
 NO_SUCH_APP = PAGE.format(title="No such app", text="There is no app at this address.")
-NO_WEB = PAGE.format(
-    title="No web processes running",
-    text="This app has no web processes running. Scale them up with "
-    "<code>pier ps:scale web=1</code>.",
-)
+
+
+def no_web(app: str) -> str:
+    """The 503 page of an app with no running web process (none deployed, or scaled to 0)."""
+    return PAGE.format(
+        title="No web processes running",
+        text=f"{app} has no running web processes: deploy with <code>git push</code> or "
+        "scale with <code>pier ps:scale web=1</code>.",
+    )
+
+
 MAINTENANCE = PAGE.format(
     title="Offline for maintenance",
     text="This app is undergoing maintenance right now. Please check back soon.",

@@ -2,43 +2,18 @@
 
 from __future__ import annotations
 
-import io
-import os
-import shutil
 import socket
-import tarfile
 import uuid
 
 import pytest
 
 docker = pytest.importorskip("docker")
 
-from rt_helpers import IMAGE  # noqa: E402
+from rt_helpers import busybox_image  # noqa: E402
 
 from runtime.backends.docker import Backend  # noqa: E402
 from runtime.reconciler import Reconciler  # noqa: E402
 from runtime.router import DEFAULT_ROUTER, load_router  # noqa: E402
-
-APPLETS = ("sh", "httpd", "nc", "sleep", "echo", "cat", "ls", "kill", "true", "id", "wget")
-
-
-def _busybox_tar(busybox: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, mode in (("bin", 0o755), ("tmp", 0o1777), ("www", 0o755)):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, mode
-            tar.addfile(info)
-        tar.add(busybox, arcname="bin/busybox")
-        for applet in APPLETS:
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-        page = b"hello from busybox\n"
-        info = tarfile.TarInfo("www/index.html")
-        info.size, info.mode = len(page), 0o644
-        tar.addfile(info, io.BytesIO(page))
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="session")
@@ -54,22 +29,7 @@ def docker_client():
 @pytest.fixture(scope="session")
 def test_image(docker_client):
     """Import a one-binary busybox image once; idempotent across sessions."""
-    try:
-        docker_client.images.get(IMAGE)
-        return IMAGE
-    except docker.errors.ImageNotFound:
-        pass
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    if not os.path.exists(busybox):
-        pytest.skip("needs a static busybox on the host: apt-get install busybox-static")
-    repository, tag = IMAGE.split(":")
-    docker_client.api.import_image_from_data(
-        _busybox_tar(busybox),
-        repository=repository,
-        tag=tag,
-        changes=['CMD ["/bin/sh"]'],
-    )
-    return IMAGE
+    return busybox_image(docker_client)
 
 
 def free_port() -> int:

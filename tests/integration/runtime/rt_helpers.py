@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
+import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,11 +14,51 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
 
 IMAGE = "pier/test-busybox:1"
+APPLETS = ("sh", "httpd", "nc", "sleep", "echo", "cat", "ls", "kill", "true", "id", "wget")
 # Serves "release <n>" on $PORT; RELEASE comes from the app's config.
 SERVE = (
     'mkdir -p /tmp/www && echo "release $RELEASE" > /tmp/www/index.html && '
     "exec httpd -f -p $PORT -h /tmp/www"
 )
+
+
+def _busybox_tar(busybox: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, mode in (("bin", 0o755), ("tmp", 0o1777), ("www", 0o755)):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+        page = b"hello from busybox\n"
+        info = tarfile.TarInfo("www/index.html")
+        info.size, info.mode = len(page), 0o644
+        tar.addfile(info, io.BytesIO(page))
+    return buffer.getvalue()
+
+
+def busybox_image(client) -> str:
+    """Import a one-binary busybox image as IMAGE once (idempotent across sessions)."""
+    import docker.errors
+    import pytest
+
+    try:
+        client.images.get(IMAGE)
+        return IMAGE
+    except docker.errors.ImageNotFound:
+        pass
+    busybox = shutil.which("busybox") or "/bin/busybox"
+    if not os.path.exists(busybox):
+        pytest.skip("needs a static busybox on the host: apt-get install busybox-static")
+    repository, tag = IMAGE.split(":")
+    client.api.import_image_from_data(
+        _busybox_tar(busybox), repository=repository, tag=tag, changes=['CMD ["/bin/sh"]'],
+    )
+    return IMAGE
 
 
 def make_app(name, release=1, web=1, command=SERVE, boot_timeout=20.0, image=IMAGE, **kw):

@@ -15,15 +15,19 @@ import traceback
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from api.errors import Conflict
 from api.models import App, Build, Release
 from api.selectors import app_web_url
 from builds import logstream
 from builds.paths import build_dir
-from builds.services import LISTENER_TTL_SECONDS, build_create, listener_key
-from builds.tasks import build_run_task
+from builds.services import (
+    LISTENER_TTL_SECONDS,
+    BuildNotQueued,
+    build_create,
+    build_queue,
+    listener_key,
+)
 from pier.redis import get_redis
 from runtime.desired import HealthCheck
 
@@ -42,12 +46,18 @@ def say(line: str = "") -> None:
 class Command(BaseCommand):
     help = "git pre-receive hook of an app repo (run by git, not by hand)."
 
+    build: Build | None = None
+
     def handle(self, *args, **options):
         try:
             self._receive()
         except SystemExit:
             raise
         except Exception:
+            if self.build is not None:  # a pending build nobody runs would block pushes
+                Build.objects.filter(pk=self.build.pk, status=Build.Status.PENDING).update(
+                    status=Build.Status.FAILED
+                )
             # The traceback goes to a file of the platform's, never to the pusher.
             with (settings.PIER_DATA_DIR / "hooks.log").open("a") as log:
                 log.write(traceback.format_exc())
@@ -63,7 +73,7 @@ class Command(BaseCommand):
         if sha is None:
             sys.exit(1)
         try:
-            build = build_create(app=app, user=user, source_sha=sha)
+            build = self.build = build_create(app=app, user=user, source_sha=sha)
         except Conflict as e:
             say(f" !     {e.message}")
             sys.exit(1)
@@ -73,10 +83,13 @@ class Command(BaseCommand):
             ["git", "archive", "--format=tar", "-o", str(build_dir(build) / "source.tar"), sha],
             check=True,
         )
+        try:
+            build_queue(build=build)
+        except BuildNotQueued as e:
+            say(f" !     {e}")
+            sys.exit(1)
         redis = get_redis()
-        redis.set(listener_key(build.id), "1", ex=LISTENER_TTL_SECONDS)
         signal.signal(signal.SIGTERM, lambda *_: self._abandon(redis, build))
-        transaction.on_commit(lambda: build_run_task.delay(str(build.id)))
         if self._follow(redis, build) != Build.Status.SUCCEEDED:
             sys.exit(1)
         sys.exit(0 if self._launch(app, build) else 1)

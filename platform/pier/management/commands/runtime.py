@@ -3,24 +3,29 @@
 import logging
 import signal
 import threading
+import time
 
 import docker
 import redis
 from django.conf import settings
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
 from api.desired import desired_state
 from api.models import Release
 from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
 from api.services.drains import drains_by_app
+from builds.services import builds_ended
 from pier import runtime_config
 from runtime.drains import DrainManager
+from runtime.errors import IsolationError, PierRuntimeError
 from runtime.logship import AccessLogTail, Shipper
 from runtime.loop import redis_event_sink, run_forever
 from runtime.reconciler import Reconciler
 
 log = logging.getLogger("pier.runtime")
+# How often containers whose owner died (one-offs, builds) are looked for.
+REAP_INTERVAL_SECONDS = 60.0
 
 
 class ReportingReconciler:
@@ -28,6 +33,7 @@ class ReportingReconciler:
 
     def __init__(self, reconciler: Reconciler, backend):
         self.reconciler, self.backend = reconciler, backend
+        self._next_reap = 0.0
 
     def reconcile(self, desired):
         result = self.reconciler.reconcile(desired)
@@ -37,7 +43,19 @@ class ReportingReconciler:
             release_mark(app_name=app, version=version, status=Release.Status.FAILED)
         releases_without_web_settle(apps=desired)
         statuses_record(processes=self.backend.list_processes())
+        self._reap()
         return result
+
+    def _reap(self) -> None:
+        """Remove orphan one-off and build containers, at most once a REAP_INTERVAL."""
+        if time.monotonic() < self._next_reap:
+            return
+        self._next_reap = time.monotonic() + REAP_INTERVAL_SECONDS
+        try:
+            for name in self.backend.reap_orphans(build_ended=builds_ended):
+                log.info("removed %s: the process that started it is gone", name)
+        except (PierRuntimeError, redis.RedisError) as e:
+            log.warning("orphan containers not reaped this time: %s", e)
 
     def backend_lost(self):
         self.reconciler.backend_lost()
@@ -74,6 +92,11 @@ class Command(BaseCommand):
                 redis_url=settings.REDIS_URL,
                 stop=stop,
             )
+        except IsolationError as e:
+            # Exiting is what a self-hoster notices (the Procfile runner, compose or systemd
+            # shows it); running apps keep running, but none is started or restarted.
+            log.critical("no app will run: %s", e)
+            raise CommandError(f"Pier's runtime cannot isolate apps from this host: {e}") from e
         finally:
             for part in shipping:
                 part.stop()
