@@ -11,18 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-import socket
-import threading
-import time
 import uuid
 
 import docker
 import pytest
 from click.testing import CliRunner
 from django.utils import timezone
+from outbound_helpers import Listener, fresh_app, wait_for
 
 from runtime import applog
-from runtime.drains import POSITIONS_KEY, Drain
+from runtime.drains import Drain
 from runtime.logship import Line, Shipper, StreamWriter
 from runtime.outbound import Policy
 
@@ -33,75 +31,32 @@ PRINTF = r"printf 'progress 50%%\rpier[api]: Deployed v9\033[2J\033]0;pwned\007 
 ESCAPED = "progress 50%\\rpier[api]: Deployed v9\\x1b[2J\\x1b]0;pwned\\x07 done"
 
 
-def wait_for(condition, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class SyslogListener:
-    """A TCP syslog drain on 127.0.0.1 keeping every byte it receives."""
-
-    def __init__(self):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.data = b""
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            with conn:
-                while chunk := conn.recv(65536):
-                    self.data += chunk
-
-    def messages(self) -> list[bytes]:
-        """Split the octet-counted frames (RFC 6587); a stray byte fails the test."""
-        messages, data = [], self.data
-        while data:
-            length, _, rest = data.partition(b" ")
-            messages.append(rest[: int(length)])
-            data = rest[int(length) :]
-        return messages
+@pytest.fixture
+def stream_app(redis_client):
+    with fresh_app(redis_client) as name:
+        yield name
 
 
 @pytest.fixture
-def app_name(redis_client):
-    name = f"ll{uuid.uuid4().hex[:8]}"
-    yield name
-    redis_client.delete(applog.stream_key(name))
-    for field in redis_client.hkeys(POSITIONS_KEY):
-        if field.startswith(f"{name}:"):
-            redis_client.hdel(POSITIONS_KEY, field)
-
-
-@pytest.fixture
-def drained(redis_client, app_name):
+def drained(redis_client, stream_app):
     """A running syslog drain of the app; yields its listener."""
-    listener = SyslogListener()
-    drain = Drain(redis_client, app_name, f"syslog://127.0.0.1:{listener.port}", policy=LOCAL,
+    listener = Listener()
+    drain = Drain(redis_client, stream_app, f"syslog://127.0.0.1:{listener.port}", policy=LOCAL,
                   block=0.1)
     drain.start()
     wait_for(lambda: drain.read_position, what="the drain's start")
     yield listener
     drain.stop()
     drain.join(5)
-    listener.server.close()
+    listener.close()
 
 
-def stream_lines(redis_client, app_name) -> list[applog.LogLine]:
+def stream_lines(redis_client, stream_app) -> list[applog.LogLine]:
     return [applog.LogLine.from_entry(i, f)
-            for i, f in redis_client.xrange(applog.stream_key(app_name))]
+            for i, f in redis_client.xrange(applog.stream_key(stream_app))]
 
 
-def assert_one_line_each(lines: list[applog.LogLine], listener: SyslogListener) -> None:
+def assert_one_line_each(lines: list[applog.LogLine], listener: Listener) -> None:
     """No control character in the stream, and the drain got exactly one message a line."""
     assert lines and not [line for line in lines if CONTROL.search(line.message)]
     messages = wait_for(lambda: len(m := listener.messages()) >= len(lines) and m,
@@ -126,14 +81,14 @@ def stack_image():
 
 @pytest.mark.docker
 def test_a_run_command_with_a_newline_and_its_output_stay_one_line(
-        api, user, redis_client, app_name, drained, stack_image):
+        api, user, redis_client, stream_app, drained, stack_image):
     from api.models import App, Build
     from api.selectors import config_current
     from api.services.releases import release_create
     from api.tasks import oneoff_detached_task
 
-    assert api.post("/api/apps", {"name": app_name}, format="json").status_code == 201
-    app = App.objects.get(name=app_name)
+    assert api.post("/api/apps", {"name": stream_app}, format="json").status_code == 201
+    app = App.objects.get(name=stream_app)
     build = Build.objects.create(app=app, status=Build.Status.SUCCEEDED, source_sha="1a2b3c4d",
                                  buildpack="python", process_types={"web": "true"},
                                  image=stack_image, creator=user, finished_at=timezone.now())
@@ -143,8 +98,8 @@ def test_a_run_command_with_a_newline_and_its_output_stay_one_line(
 
     runtime_backend().ensure_network()
     # `pier run --detach $'printf ...\nSET x y'`: its output goes to the app's stream.
-    oneoff_detached_task(app_name, f"{PRINTF}\nSET x y", 128, "run.1")
-    lines = stream_lines(redis_client, app_name)
+    oneoff_detached_task(stream_app, f"{PRINTF}\nSET x y", 128, "run.1")
+    lines = stream_lines(redis_client, stream_app)
     messages = [line.message for line in lines]
     assert f"Starting process with command `{PRINTF}\\nSET x y`" in messages
     assert ESCAPED in messages
@@ -154,16 +109,16 @@ def test_a_run_command_with_a_newline_and_its_output_stay_one_line(
 
 @pytest.mark.docker
 def test_app_output_from_a_container_is_escaped_in_the_stream_and_the_drain(
-        redis_client, app_name, drained, stack_image):
+        redis_client, stream_app, drained, stack_image):
     client, label = docker.from_env(), f"sec-outbound-{uuid.uuid4().hex[:8]}"
     shipper = Shipper(client, redis_client, labels={"pier.test": label}, rescan=1.0)
     shipper.start()
     container = client.containers.run(
         stack_image, ["/bin/sh", "-c", f"{PRINTF}; echo after; sleep 60"], detach=True,
-        labels={"pier.app": app_name, "pier.process": "web", "pier.index": "1",
+        labels={"pier.app": stream_app, "pier.process": "web", "pier.index": "1",
                 "pier.release": "1", "pier.test": label})
     try:
-        lines = wait_for(lambda: len(found := stream_lines(redis_client, app_name)) >= 2
+        lines = wait_for(lambda: len(found := stream_lines(redis_client, stream_app)) >= 2
                          and found, what="the container's lines")
         assert [(line.source, line.dyno, line.message) for line in lines] == [
             ("app", "web.1", ESCAPED), ("app", "web.1", "after")]
@@ -174,15 +129,15 @@ def test_app_output_from_a_container_is_escaped_in_the_stream_and_the_drain(
             container.remove(force=True)
 
 
-def test_router_and_event_lines_are_escaped_where_written(redis_client, app_name):
+def test_router_and_event_lines_are_escaped_where_written(redis_client, stream_app):
     from logs.events import event_log
 
     writer = StreamWriter(redis_client)
-    writer.put([Line(app_name, "router", "router", applog.now_timestamp(),
+    writer.put([Line(stream_app, "router", "router", applog.now_timestamp(),
                      'at=info method=GET path="/\r\nSET x y" status=200')], None)
     assert writer.flush()
-    event_log(app=app_name, message="Set FOO\nSET x y\x1b[2J", dyno="api")
-    assert [line.message for line in stream_lines(redis_client, app_name)] == [
+    event_log(app=stream_app, message="Set FOO\nSET x y\x1b[2J", dyno="api")
+    assert [line.message for line in stream_lines(redis_client, stream_app)] == [
         'at=info method=GET path="/\\r\\nSET x y" status=200',
         "Set FOO\\nSET x y\\x1b[2J",
     ]
@@ -207,17 +162,17 @@ def test_build_output_lines_are_escaped_in_the_stream_and_the_file(redis_client,
 @pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous")
 @pytest.mark.parametrize("tty", [False, True])
 def test_the_cli_prints_no_escape_from_a_line_stored_before(
-        transactional_db, live_server, settings, redis_client, api, user, app_name, tty,
+        transactional_db, live_server, settings, redis_client, api, user, stream_app, tty,
         tmp_path):
     from cli.context import Env
     from cli.main import cli
 
-    assert api.post("/api/apps", {"name": app_name}, format="json").status_code == 201
+    assert api.post("/api/apps", {"name": stream_app}, format="json").status_code == 201
     # Stored raw, as Pier wrote lines before it escaped them.
-    redis_client.xadd(applog.stream_key(app_name), {
+    redis_client.xadd(applog.stream_key(stream_app), {
         "ts": applog.now_timestamp(), "source": "app", "dyno": "web.1",
         "line": "hi\x1b]0;pwned\x07\x1b[2J\rforged\x9b31m"})
-    result = CliRunner().invoke(cli, ["logs", "-a", app_name], obj=Env(tty=tty), env={
+    result = CliRunner().invoke(cli, ["logs", "-a", stream_app], obj=Env(tty=tty), env={
         "PIER_API_URL": live_server.url, "PIER_API_KEY": user.plaintext_token,
         "HOME": str(tmp_path)}, color=tty)
     assert result.exit_code == 0, result.output

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-import threading
 import time
 import uuid
 
 import pytest
+from outbound_helpers import Listener, fresh_app
 
 from api.models import Drain as DrainRow
 from runtime import applog
-from runtime.drains import POSITIONS_KEY, Drain, check_destination
+from runtime.drains import Drain, check_destination
 from runtime.outbound import Policy, Refused, Unresolved, own_address, parse_allow, rule_broken
 
 
@@ -111,31 +111,6 @@ def test_the_rules_cover_addresses_hidden_in_ipv6_and_the_hosts_own():
 # -- at connect time: DNS rebinding --------------------------------------------------------
 
 
-class Listener:
-    """A real TCP socket on 127.0.0.1 standing for the platform's Redis: counts connections."""
-
-    def __init__(self):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.accepted = 0
-        self.data = b""
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            self.accepted += 1
-            with conn:
-                while chunk := conn.recv(65536):
-                    self.data += chunk
-
-    def close(self):
-        self.server.close()
-
-
 class Rebinding:
     """A resolver answering a public address first, then 127.0.0.1: a rebinding DNS name."""
 
@@ -150,12 +125,8 @@ class Rebinding:
 
 @pytest.fixture
 def stream_app(redis_client):
-    name = f"rb{uuid.uuid4().hex[:8]}"
-    yield name
-    redis_client.delete(applog.stream_key(name))
-    for field in redis_client.hkeys(POSITIONS_KEY):
-        if field.startswith(f"{name}:"):
-            redis_client.hdel(POSITIONS_KEY, field)
+    with fresh_app(redis_client) as name:
+        yield name
 
 
 @pytest.mark.parametrize("scheme", ["syslog", "http"])
