@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from runtime.applog import escape_controls
+
 
 class Output:
     def __init__(self, *, tty: bool | None = None):
@@ -64,6 +66,12 @@ class Output:
     def _rich(self, renderable) -> None:
         console = Console(file=sys.stdout, force_terminal=True, highlight=False, soft_wrap=False)
         console.print(renderable)
+
+
+def log_text(text: str) -> str:
+    """Return log output safe for a terminal: its lines with control characters (ESC, CR,
+    ...) escaped, as Pier now writes them, for lines stored before it did."""
+    return "\n".join(escape_controls(line) for line in text.split("\n"))
 
 
 def plain_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -6,6 +6,7 @@ Kept free of Django so that both sides share one definition of the format.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +14,10 @@ SOURCES = ("app", "router", "pier")
 DEFAULT_MAXLEN = 10_000
 # Longer lines are split, not dropped: one huge line must not blow up a tail or a drain.
 MAX_LINE_CHARS = 10_000
+# C0 but tab, DEL and C1: a raw newline or CR would start a forged line in SSE, syslog and
+# terminals, and ESC would drive the terminal of whoever reads the log.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_NAMED = {"\n": "\\n", "\r": "\\r"}
 
 
 def id_after(a: str, b: str) -> bool:
@@ -57,11 +62,23 @@ def now_timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    return _NAMED.get(char) or f"\\x{ord(char):02x}"
+
+
+def escape_controls(text: str) -> str:
+    """Return text as one line: control characters but tab shown as ``\\n``, ``\\r``,
+    ``\\x1b``... (every log line passes here before it is written or printed)."""
+    return _CONTROL.sub(_escape, text)
+
+
 def split_message(message: str | bytes) -> list[str]:
-    """Return message as valid text in pieces of at most MAX_LINE_CHARS (never none)."""
+    """Return message as valid one-line text (controls escaped) in pieces of at most
+    MAX_LINE_CHARS (never none)."""
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
-    message = message.rstrip("\r\n")
+    message = escape_controls(message.rstrip("\r\n"))
     pieces = [message[i : i + MAX_LINE_CHARS] for i in range(0, len(message), MAX_LINE_CHARS)]
     return pieces or [""]
 

@@ -12,6 +12,10 @@ thread keeps reading, dropping the oldest lines beyond ``limit``; it reports how
 ``pier[logs]`` line once the drain takes lines again. A slow or dead drain only ever
 holds up its own thread. :class:`DrainManager` starts and stops drains to match
 ``drains_source()``, a callable returning ``{app: [url, ...]}``.
+
+Drains go only to public addresses (:mod:`runtime.outbound`): each connect resolves the
+host, checks every address and connects to a checked one. A drain whose host turns out
+non-public is stopped and says so in a ``pier[logs]`` line; it is not retried.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 import redis
 
-from runtime import applog
+from runtime import applog, outbound
 from runtime.applog import LogLine
 
 logger = logging.getLogger(__name__)
@@ -103,6 +107,13 @@ def _check_host(host: str) -> None:
         raise ValueError(f"invalid host name {host!r} in drain URL")
 
 
+def check_destination(url: str, policy: outbound.Policy) -> None:
+    """Raise outbound.Refused (or Unresolved) unless a validated drain URL's host resolves
+    to public addresses only, now."""
+    parts = urlsplit(url)
+    policy.addresses(parts.hostname, parts.port, what="drain host")
+
+
 def redact(url: str) -> str:
     """Return url without its password, for messages."""
     parts = urlsplit(url)
@@ -145,14 +156,15 @@ def logplex_body(messages: Iterable[bytes]) -> bytes:
 class SyslogSender:
     """Send octet-counted frames over one TCP (or TLS) connection, reconnecting on error."""
 
-    def __init__(self, host: str, port: int, *, tls: bool = False,
+    def __init__(self, host: str, port: int, *, policy: outbound.Policy, tls: bool = False,
                  ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0) -> None:
         self.host, self.port, self.tls, self.timeout = host, port, tls, timeout
-        self.ssl_context = ssl_context
+        self.policy, self.ssl_context = policy, ssl_context
         self._sock: socket.socket | None = None
 
     def _connect(self) -> socket.socket:
-        sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        sock = self.policy.connect(self.host, self.port, timeout=self.timeout,
+                                   what="drain host")
         if self.tls:
             context = self.ssl_context or ssl.create_default_context()
             try:
@@ -198,10 +210,10 @@ class SyslogSender:
 class HTTPSender:
     """POST batches like Heroku's HTTPS drains (``application/logplex-1``)."""
 
-    def __init__(self, url: str, *, token: str, timeout: float = 10.0,
-                 client: httpx.Client | None = None) -> None:
+    def __init__(self, url: str, *, token: str, policy: outbound.Policy,
+                 timeout: float = 10.0) -> None:
         self.url, self.token = url, token
-        self.client = client or httpx.Client(timeout=timeout)
+        self.client = policy.http_client(timeout=timeout, what="drain host")
 
     def send(self, app: str, lines: list[tuple[str, LogLine]]) -> None:
         body = logplex_body(syslog_message(app, line) for _, line in lines)
@@ -228,14 +240,15 @@ class HTTPSender:
         self.client.close()
 
 
-def make_sender(url: str, *, token: str, ssl_context: ssl.SSLContext | None = None,
-                timeout: float = 10.0):
+def make_sender(url: str, *, token: str, policy: outbound.Policy,
+                ssl_context: ssl.SSLContext | None = None, timeout: float = 10.0):
     """Return the sender for a validated drain URL."""
     parts = urlsplit(url)
     if parts.scheme.startswith("syslog"):
-        return SyslogSender(parts.hostname, parts.port, tls=parts.scheme == "syslog+tls",
-                            ssl_context=ssl_context, timeout=timeout)
-    return HTTPSender(url, token=token, timeout=timeout)
+        return SyslogSender(parts.hostname, parts.port, policy=policy,
+                            tls=parts.scheme == "syslog+tls", ssl_context=ssl_context,
+                            timeout=timeout)
+    return HTTPSender(url, token=token, policy=policy, timeout=timeout)
 
 
 # -- delivery -------------------------------------------------------------------------
@@ -246,18 +259,23 @@ def _text(value) -> str:
 
 
 class Drain(threading.Thread):
-    """Deliver one app's stream to one drain URL until stopped."""
+    """Deliver one app's stream to one drain URL until stopped.
+
+    ``policy`` says where it may connect (by default public addresses only).
+    """
 
     def __init__(self, redis_client, app: str, url: str, *, sender=None, batch: int = 500,
                  limit: int = 10_000, backoff: float = 0.5, max_backoff: float = 30.0,
                  block: float = 1.0, clock: Callable[[], float] = time.monotonic,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None,
+                 policy: outbound.Policy | None = None) -> None:
         super().__init__(name=f"drain-{app}", daemon=True)
         self.redis, self.app, self.url = redis_client, app, url
         digest = hashlib.sha256(f"{app} {url}".encode()).hexdigest()
         self.field = f"{app}:{digest[:16]}"
         self.token = f"d.{digest[16:48]}"
-        self.sender = sender or make_sender(url, token=self.token, ssl_context=ssl_context)
+        self.sender = sender or make_sender(url, token=self.token, ssl_context=ssl_context,
+                                            policy=policy or outbound.Policy())
         self.batch, self.limit, self.block, self.clock = batch, limit, block, clock
         self.backoff, self.max_backoff = backoff, max_backoff
         self.stop_event = threading.Event()
@@ -326,6 +344,9 @@ class Drain(threading.Thread):
                                self.app, e)
             self._failing = True
             return
+        except outbound.Refused as e:
+            self._refused(e)
+            return
         except Rejected as e:
             logger.warning("drain %s of %s refused %d lines: %s", redact(self.url), self.app,
                            len(lines), e)
@@ -339,6 +360,15 @@ class Drain(threading.Thread):
         self.redis.hset(POSITIONS_KEY, self.field, lines[-1][0])
         if self.dropped:
             self._report_drops()
+
+    def _refused(self, error: outbound.Refused) -> None:
+        """Stop for good: the host is not public (now). Nothing was sent."""
+        logger.warning("drain %s of %s stopped: %s", redact(self.url), self.app, error)
+        applog.append(self.redis, self.app, source="pier", dyno="logs",
+                      message=f"Drain {redact(self.url)} stopped, nothing sent: {error}. "
+                              "Remove it (pier drains:remove) and add one at a public "
+                              "address")
+        self.stop_event.set()
 
     def _report_drops(self) -> None:
         applog.append(self.redis, self.app, source="pier", dyno="logs",

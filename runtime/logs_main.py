@@ -19,6 +19,7 @@ from pathlib import Path
 
 from runtime.drains import DrainManager, DrainsSource
 from runtime.logship import AccessLogTail, Shipper
+from runtime.outbound import Policy
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -71,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         threading.Thread(target=tail.run, args=(stop,), name="router-log", daemon=True).start()
     drains = None
     if args.drains_json:
-        drains = DrainManager(client, file_drains(args.drains_json), refresh=args.drains_refresh)
+        drains = DrainManager(client, file_drains(args.drains_json), refresh=args.drains_refresh,
+                              policy=Policy.from_env())
         drains.start()
     while not stop.wait(1.0):
         pass

@@ -335,7 +335,7 @@ class StreamWriter:
         rows = []
         for line in lines:
             index = keys.setdefault(applog.stream_key(line.app), len(keys) + 1)
-            message = line.message
+            message = applog.escape_controls(line.message)  # app and router lines alike
             pieces = [message] if len(message) <= applog.MAX_LINE_CHARS else (
                 applog.split_message(message))
             rows.extend([index, line.timestamp, line.source, line.dyno, piece]

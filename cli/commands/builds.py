@@ -6,7 +6,7 @@ from cli.client import Client, api_path
 from cli.commands.options import app_option, json_option, pass_env
 from cli.context import Env
 from cli.errors import CliError
-from cli.output import format_time
+from cli.output import format_time, log_text
 
 
 @click.command("builds")
@@ -89,7 +89,7 @@ def builds_output(env: Env, build_id: str | None, app: str | None) -> None:
         path = api_path("apps", name, "builds", build_id, "output")
     else:
         path = api_path("apps", name, "build-output")
-    text = env.client().text(path)
+    text = log_text(env.client().text(path))
     if text:
         click.echo(text, nl=not text.endswith("\n"), color=env.out.tty)
 

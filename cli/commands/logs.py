@@ -11,6 +11,7 @@ from cli.client import Client, api_path
 from cli.commands.options import app_option, pass_env
 from cli.context import Env
 from cli.errors import ApiError, CannotConnect
+from cli.output import log_text
 
 SOURCES = ("app", "router", "pier")
 # Reconnect delays of a --tail whose connection dropped: doubling from the first to the last.
@@ -125,6 +126,7 @@ def _transient(error: Exception) -> bool:
 
 def _print(env: Env, line: str) -> None:
     """Print one log line (flushed at once), its `source[dyno]` in colour on a terminal."""
+    line = log_text(line)
     if env.out.tty:
         match = LINE_RE.match(line)
         if match:

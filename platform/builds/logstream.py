@@ -5,6 +5,8 @@ from pathlib import Path
 
 import redis
 
+from runtime.applog import escape_controls
+
 # A build that prints megabytes must not grow Redis without bound; the file keeps it all.
 STREAM_MAXLEN = 50_000
 STREAM_TTL_SECONDS = 24 * 3600
@@ -24,7 +26,9 @@ class BuildLogWriter:
         self.file = path.open("a", encoding="utf-8", errors="replace")
 
     def write(self, line: str) -> None:
-        line = line.rstrip("\n")
+        """Append one line; control characters in it are escaped (no forged lines, no
+        escape sequences for the terminals that show it)."""
+        line = escape_controls(line.rstrip("\n"))
         self.file.write(line + "\n")
         self.file.flush()
         self.client.xadd(self.key, {"line": line}, maxlen=STREAM_MAXLEN, approximate=True)

@@ -34,3 +34,10 @@ def runtime_backend():
     from runtime.backends import load_backend
 
     return load_backend(settings.PIER_RUNTIME_BACKEND, **backend_options())
+
+
+def outbound_policy():
+    """Return where drains (and other deliveries for users) may connect."""
+    from runtime.outbound import Policy, parse_allow
+
+    return Policy(parse_allow(settings.PIER_OUTBOUND_ALLOW))

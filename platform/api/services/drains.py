@@ -2,7 +2,9 @@ from django.db import IntegrityError, transaction
 
 from api.errors import Conflict, Invalid, NotFound
 from api.models import App, Drain
-from runtime.drains import validate_drain_url
+from pier.runtime_config import outbound_policy
+from runtime import outbound
+from runtime.drains import check_destination, validate_drain_url
 
 
 def drain_add(*, app: App, url: str) -> Drain:
@@ -10,6 +12,11 @@ def drain_add(*, app: App, url: str) -> Drain:
         url = validate_drain_url(url if isinstance(url, str) else "")
     except ValueError as e:
         raise Invalid(f"invalid drain URL: {e}") from None
+    try:
+        # Checked again at every connect: the name may point elsewhere later.
+        check_destination(url, outbound_policy())
+    except (outbound.Refused, outbound.Unresolved) as e:
+        raise Invalid(str(e)) from None
     try:
         with transaction.atomic():
             return Drain.objects.create(app=app, url=url)

@@ -1,4 +1,8 @@
-"""Drains delivering to real listeners on 127.0.0.1: syslog over TCP and TLS, HTTP POSTs."""
+"""Drains delivering to real listeners on 127.0.0.1: syslog over TCP and TLS, HTTP POSTs.
+
+127.0.0.1 is not public: these drains pass because the operator's allow list
+(PIER_OUTBOUND_ALLOW) lets 127.0.0.0/8 through, as the policy's tests check it must.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ import pytest
 
 from runtime import applog
 from runtime.drains import POSITIONS_KEY, DrainManager
+from runtime.outbound import Policy
+
+LOCAL = Policy.from_env({"PIER_OUTBOUND_ALLOW": "127.0.0.0/8"})
 
 FRAME = re.compile(rb"(\d+) ")
 
@@ -91,7 +98,8 @@ def manager(redis_client):
     managers = []
 
     def make(drains, **options):
-        manager = DrainManager(redis_client, lambda: drains, refresh=0.2, block=0.2, **options)
+        manager = DrainManager(redis_client, lambda: drains, refresh=0.2, block=0.2,
+                               policy=LOCAL, **options)
         manager.sync()
         manager.start()
         managers.append(manager)

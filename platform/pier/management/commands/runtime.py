@@ -116,6 +116,6 @@ class Command(BaseCommand):
             close_old_connections()
             return drains_by_app()
 
-        drains = DrainManager(client, drains_source)
+        drains = DrainManager(client, drains_source, policy=runtime_config.outbound_policy())
         drains.start()
         return [drains, shipper]
