@@ -41,6 +41,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         )
     return DesiredApp(
         name=app.name,
+        id=str(app.id),
         release=release.version,
         image=release.build.image,
         env=dict(release.config.values),

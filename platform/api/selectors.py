@@ -12,6 +12,11 @@ def apps_for_user(*, user) -> QuerySet[App]:
     return App.objects.filter(Q(owner=user) | Q(collaborator__user=user)).distinct()
 
 
+def app_visible(*, user, app_id) -> bool:
+    """Return whether user may still see the app with this id (it may be gone or shared no more)."""
+    return apps_for_user(user=user).filter(pk=app_id).exists()
+
+
 def app_get(*, user, name: str, for_update: bool = False) -> App:
     """Return the app named name if user may see it; otherwise NotFound (never reveal it exists)."""
     queryset = apps_for_user(user=user).filter(name=name)
@@ -66,7 +71,7 @@ def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dic
     given); a process it has not reported yet shows as `pending`.
     """
     if statuses is None:
-        statuses = dyno_status.statuses_read(app=app.name)
+        statuses = dyno_status.statuses_read(app=str(app.id))
     release = release_current(app=app)
     types = process_types_current(app=app)
     dynos = []

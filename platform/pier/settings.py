@@ -48,6 +48,8 @@ PIER_ROUTER_PORT = int(os.environ.get("PIER_ROUTER_PORT", "8080"))
 PIER_API_URL = os.environ.get("PIER_API_URL", f"http://127.0.0.1:{PIER_PORT}")
 REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}")
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
+# How often an open log or build tail asks again whether its user may still read the app.
+PIER_ACCESS_RECHECK = float(os.environ.get("PIER_ACCESS_RECHECK", "2"))
 PIER_MAX_PROCESSES = int(os.environ.get("PIER_MAX_PROCESSES", "200"))
 PIER_MAX_PROCESSES_PER_TYPE = int(os.environ.get("PIER_MAX_PROCESSES_PER_TYPE", "100"))
 
