@@ -7,9 +7,10 @@ framed by octet counting, RFC 6587), ``https://...`` and ``http://...`` (batched
 Each drain of each app gets its own thread (:class:`Drain`): it reads the app's stream
 from a position kept in Redis (hash ``pier:drains:pos``, field ``<app id>:<digest of the
 URL>``, updated after each delivered batch, so a restart neither repeats nor skips
-much), keeps at most ``limit`` undelivered lines in memory, and retries with exponential backoff. While a drain is unreachable its
-thread keeps reading, dropping the oldest lines beyond ``limit``; it reports how many in a
-``pier[logs]`` line once the drain takes lines again. A slow or dead drain only ever
+much), keeps at most ``limit`` undelivered lines in memory, and retries with
+exponential backoff. While a drain is unreachable its thread keeps reading, dropping
+the oldest lines beyond ``limit``; it reports how many in a ``pier[logs]`` line once
+the drain takes lines again. A slow or dead drain only ever
 holds up its own thread. :class:`DrainManager` starts and stops drains to match
 ``drains_source()``, a callable returning ``{app id: [url, ...]}``. Apps are keyed by
 id, not name, so a renamed app's drains carry on where they were and a destroyed app's

@@ -7,10 +7,12 @@ someone else who must find none of it. Destroying deletes the rows at once (acce
 with the request) and leaves the rest to :func:`app_purge`, a retried Celery task.
 """
 
+import logging
 import secrets
 import shutil
 
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError
 
 from api import dyno_status
 from api.errors import Conflict, Forbidden, Invalid
@@ -26,6 +28,8 @@ from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
 from runtime import applog
 from runtime.drains import positions_forget
+
+log = logging.getLogger(__name__)
 
 _ADJECTIVES = (
     "amber brave calm dapper eager fancy gentle hidden icy jolly keen lively mellow "
@@ -108,9 +112,17 @@ def app_destroy(*, user, name: str) -> None:
     app.releases.all().delete()
     app.delete()
     runtime_nudge_on_commit()  # the runtime stops the processes of apps that are gone
+    transaction.on_commit(lambda: _purge_later(app_id=app_id, build_ids=build_ids))
+
+
+def _purge_later(*, app_id: str, build_ids: list[str]) -> None:
     from api.tasks import app_purge_task  # the task module imports this one
 
-    transaction.on_commit(lambda: app_purge_task.delay(app_id, build_ids))
+    try:
+        app_purge_task.delay(app_id, build_ids)
+    except OperationalError as e:  # the app is gone all the same: say what is left behind
+        log.error("could not queue the purge of destroyed app %s (%s): its images, cache "
+                  "and log stream stay until app_purge(app_id=%r, ...) runs", app_id, e, app_id)
 
 
 class PurgePending(Exception):
