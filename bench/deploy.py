@@ -4,7 +4,7 @@ Pier runs whole, as tests/e2e/conftest.py starts it: ``manage.py up`` with a tem
 its own ports, SQLite and an embedded Redis. The app is the Django fixture
 ``tests/fixtures/apps/django`` copied into a temp git repo.
 
-- ``pier cold``: a fresh app (its cache volume ``pier-cache-<app>`` removed first):
+- ``pier cold``: a fresh app (so a fresh, empty cache volume ``pier-cache-<app id>``):
   ``git push`` until the app answers through the router (``Host: <app>.localhost``),
 - ``pier warm``: a one-line code change (dependencies unchanged), pushed the same way.
 
@@ -145,13 +145,15 @@ class Platform:
             time.sleep(0.5)
         raise RuntimeError(f"the platform did not come up:\n{self.log.read_text()[-3000:]}")
 
-    def create_app(self, name: str) -> None:
+    def create_app(self, name: str) -> str:
+        """Create the app; return its id (which names its images and cache volume)."""
         import httpx
 
         response = httpx.post(self.url + "/api/apps", json={"name": name}, timeout=30,
                               headers={"Authorization": f"Bearer {self.token}"})
         if response.status_code != 201:
             raise RuntimeError(f"creating {name}: {response.status_code} {response.text}")
+        return response.json()["id"]
 
     def git_url(self, app: str) -> str:
         return f"http://user:{self.token}@127.0.0.1:{self.port}/{app}.git"
@@ -254,12 +256,7 @@ def main() -> int:
         for r in range(repeat):
             # Pier: a fresh app, cold then warm.
             app = f"bench-dj-{uuid.uuid4().hex[:6]}"
-            apps.append(app)
-            try:
-                client.volumes.get(f"pier-cache-{app}").remove(force=True)
-            except docker.errors.NotFound:
-                pass
-            platform.create_app(app)
+            apps.append(platform.create_app(app))  # a new id: its cache volume is empty
             repo = tmp / app
             shutil.copytree(FIXTURE, repo)
             git("init", "-q", "--initial-branch=main", cwd=repo)

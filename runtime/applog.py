@@ -27,8 +27,10 @@ def id_after(a: str, b: str) -> bool:
     return (int(ams), int(aseq or 0)) > (int(bms), int(bseq or 0))
 
 
-def stream_key(app: str) -> str:
-    return f"pier:logs:{app}"
+def stream_key(app_id: str) -> str:
+    """Return the key of an app's stream: by its id, never its name, so that the stream
+    follows a rename and nobody who takes a destroyed app's name can read its lines."""
+    return f"pier:logs:{app_id}"
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,11 @@
 
 The control plane builds :class:`DesiredApp` values (or pipes them in as JSON, see
 :func:`desired_from_json`); backends report :class:`ProcessStatus` values.
+
+An app is keyed by its ``id``, never its name: the engine's labels, the router's backends,
+log streams and drain positions all use the id. A name is only how people and hostnames
+refer to the app; it can be renamed (its processes keep running untouched) or destroyed
+and taken by someone else, who must not inherit anything of the old app.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from typing import Any, Literal
 from runtime.errors import Invalid
 
 APP_NAME = re.compile(r"^[a-z][a-z0-9-]{1,29}$")
+# A UUID from the control plane; a hand-written desired state may use the app's name.
+APP_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,63}$")
 PROCESS_TYPE = re.compile(r"^[a-zA-Z0-9_-]{1,30}$")
 ProcessState = Literal["starting", "up", "crashed", "stopped"]
 
@@ -80,11 +87,14 @@ class DesiredApp:
     Release 0 (no image, no formation) is an app with nothing to run yet, e.g. its first
     deploy failed: it runs no process but keeps its route, so its hosts answer 503 "no
     web processes" instead of 404 "no such app".
+
+    ``id`` keys everything the runtime keeps of the app; left empty it is the name.
     """
 
     name: str
     release: int
     image: str
+    id: str = ""
     env: dict[str, str] = field(default_factory=dict)
     formation: tuple[ProcessSpec, ...] = ()
     domains: tuple[str, ...] = ()
@@ -95,6 +105,10 @@ class DesiredApp:
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):
             raise Invalid(f"invalid app name {self.name!r}")
+        if not self.id:
+            object.__setattr__(self, "id", self.name)
+        if not isinstance(self.id, str) or not APP_ID.match(self.id):
+            raise Invalid(f"{self.name}: invalid app id {self.id!r}")
         if not isinstance(self.release, int) or self.release < 0:
             raise Invalid(f"{self.name}: release must be a non-negative integer")
         if self.release and not self.image:
@@ -114,7 +128,7 @@ class DesiredApp:
 class ProcessStatus:
     """One process as the engine reports it, read back from its labels and state."""
 
-    app: str
+    app: str  # the app's id (DesiredApp.id)
     type: str
     index: int
     release: int
@@ -167,9 +181,10 @@ def desired_from_json(text: str | bytes) -> list[DesiredApp]:
     if not isinstance(data, list):
         raise Invalid('desired state must be {"apps": [...]} or a list of apps')
     apps = [app_from_dict(item) for item in data]
-    names = [app.name for app in apps]
-    if len(set(names)) != len(names):
-        raise Invalid("an app appears twice in the desired state")
+    for key in ("name", "id"):
+        values = [getattr(app, key) for app in apps]
+        if len(set(values)) != len(values):
+            raise Invalid(f"an app {key} appears twice in the desired state")
     return apps
 
 

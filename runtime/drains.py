@@ -5,13 +5,16 @@ framed by octet counting, RFC 6587), ``https://...`` and ``http://...`` (batched
 ``application/logplex-1`` bodies: octet-counted RFC 5424 messages, one a line).
 
 Each drain of each app gets its own thread (:class:`Drain`): it reads the app's stream
-from a position kept in Redis (hash ``pier:drains:pos``, updated after each delivered
-batch, so a restart neither repeats nor skips much), keeps at most ``limit`` undelivered
-lines in memory, and retries with exponential backoff. While a drain is unreachable its
-thread keeps reading, dropping the oldest lines beyond ``limit``; it reports how many in a
-``pier[logs]`` line once the drain takes lines again. A slow or dead drain only ever
+from a position kept in Redis (hash ``pier:drains:pos``, field ``<app id>:<digest of the
+URL>``, updated after each delivered batch, so a restart neither repeats nor skips
+much), keeps at most ``limit`` undelivered lines in memory, and retries with
+exponential backoff. While a drain is unreachable its thread keeps reading, dropping
+the oldest lines beyond ``limit``; it reports how many in a ``pier[logs]`` line once
+the drain takes lines again. A slow or dead drain only ever
 holds up its own thread. :class:`DrainManager` starts and stops drains to match
-``drains_source()``, a callable returning ``{app: [url, ...]}``.
+``drains_source()``, a callable returning ``{app id: [url, ...]}``. Apps are keyed by
+id, not name, so a renamed app's drains carry on where they were and a destroyed app's
+positions (:func:`positions_forget`) are never picked up by the name's next owner.
 
 Drains go only to public addresses (:mod:`runtime.outbound`): each connect resolves the
 host, checks every address and connects to a checked one. A drain whose host turns out
@@ -132,7 +135,8 @@ def _field(value: str, limit: int) -> str:
 def syslog_message(app: str, line: LogLine, pri: int = PRI) -> bytes:
     """Return ``<PRI>1 TIMESTAMP HOST APP PROCID - - MSG`` for one log line.
 
-    HOST is the Pier app, APP the source (``app``, ``router``, ``pier``), PROCID the dyno.
+    HOST is the Pier app's id (it survives a rename, as Heroku's drain token does), APP the
+    source (``app``, ``router``, ``pier``), PROCID the dyno.
     """
     header = (f"<{pri}>1 {_field(line.timestamp, 64)} {_field(app, 255)} "
               f"{_field(line.source, 48)} {_field(line.dyno, 128)} - - ")
@@ -252,6 +256,13 @@ def make_sender(url: str, *, token: str, policy: outbound.Policy,
 
 
 # -- delivery -------------------------------------------------------------------------
+
+
+def positions_forget(client, app: str) -> None:
+    """Drop the saved positions of every drain of app id ``app`` (the app was destroyed)."""
+    fields = [field for field, _ in client.hscan_iter(POSITIONS_KEY, match=f"{app}:*")]
+    if fields:
+        client.hdel(POSITIONS_KEY, *fields)
 
 
 def _text(value) -> str:

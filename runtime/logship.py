@@ -2,8 +2,9 @@
 
 :class:`Shipper` follows every container labelled ``pier.app`` and ``pier.process`` (one
 thread each, found by Docker events plus a periodic rescan) and appends each stdout and
-stderr line to ``pier:logs:<app>`` as ``app[<type>.<index>]``. :class:`AccessLogTail`
-turns each JSON line of Caddy's access log into a Heroku-style ``router`` line. Both hand
+stderr line to the stream of its ``pier.app-id`` label, ``pier:logs:<app id>``, as
+``app[<type>.<index>]``. :class:`AccessLogTail` turns each JSON line of Caddy's access
+log into a Heroku-style ``router`` line, for the app id the router logs. Both hand
 lines to one :class:`StreamWriter`, which writes them in Redis pipelines.
 
 The app is never slowed down: Docker keeps writing its log file whatever we do, and while
@@ -33,6 +34,7 @@ from typing import NamedTuple
 import redis
 
 from runtime import applog
+from runtime.backends.docker import app_key
 
 logger = logging.getLogger(__name__)
 
@@ -462,7 +464,7 @@ class Shipper:
                 if network.get("IPAddress"):
                     self._addresses[network["IPAddress"]] = dyno
             running = summary.get("State") == "running"
-            self._start(cid, labels["pier.app"], dyno, since.get(cid), running)
+            self._start(cid, app_key(labels), dyno, since.get(cid), running)
         with self._lock:
             self._done &= present
         stale = [cid for cid in since if not cid.startswith("router:") and cid not in present]

@@ -1,6 +1,8 @@
 """Make the engine and the router match a desired state, one idempotent pass at a time.
 
-Everything that matters is read back from the engine's labels on every pass. What the
+Everything that matters is read back from the engine's labels on every pass. Apps are
+keyed by ``DesiredApp.id`` (processes, routes, events), so a renamed app keeps its
+processes and only its hostnames change. What the
 reconciler keeps in memory only shortens or lengthens a wait when lost:
 
 - when it first saw a process crashed (restart backoff),
@@ -40,7 +42,7 @@ BACKOFF_RESET_AFTER = 600.0
 class Event:
     """Something that happened to an app, for its log stream (source ``pier``)."""
 
-    app: str
+    app: str  # the app's id, which names its log stream
     message: str
     kind: str = "info"  # started, stopped, crashed, restarted, release_up, release_failed
     process: str | None = None  # "web.1"
@@ -50,8 +52,8 @@ class Event:
 @dataclass
 class ReconcileResult:
     events: list[Event] = field(default_factory=list)
-    succeeded: list[tuple[str, int]] = field(default_factory=list)  # (app, release) now live
-    failed: list[tuple[str, int]] = field(default_factory=list)  # (app, release) given up on
+    succeeded: list[tuple[str, int]] = field(default_factory=list)  # (app id, release) now live
+    failed: list[tuple[str, int]] = field(default_factory=list)  # (app id, release) given up on
     errors: list[str] = field(default_factory=list)
     pending: bool = False  # a rollout, a backoff or a stop is under way
 
@@ -145,7 +147,7 @@ class Reconciler:
         routes: list[Route] = []
         to_stop: list[ProcessStatus] = []
         for app in sorted(desired, key=lambda a: a.name):
-            decided = self._reconcile_app_safely(app, by_app.pop(app.name, []))
+            decided = self._reconcile_app_safely(app, by_app.pop(app.id, []))
             routes.append(self._route(app, decided.upstreams))
             to_stop += [(p, app.stop_grace) for p in decided.to_stop]
         for gone_app, processes in by_app.items():  # apps no longer desired
@@ -189,14 +191,14 @@ class Reconciler:
         current = [p for p in procs if p.release == app.release]
         old = [p for p in procs if p.release != app.release]
         web = app.spec("web")
-        if (app.name, app.release) in self._failed:
+        if (app.id, app.release) in self._failed:
             decided.to_stop = current
             decided.upstreams = self._upstreams(app, old, self._serving_release(app, old))
             return decided
-        if web and web.quantity and self._live.get(app.name) != app.release:
+        if web and web.quantity and self._live.get(app.id) != app.release:
             if not self._roll_out(app, web, current, old, decided):
                 return decided
-        self._live[app.name] = app.release
+        self._live[app.id] = app.release
         for spec in app.formation:
             self._converge_type(app, spec, current, decided)
         wanted = {s.type for s in app.formation}
@@ -218,35 +220,35 @@ class Reconciler:
         new_web = [p for p in current if p.type == "web" and p.index <= web.quantity]
         healthy = {p.index for p in new_web if self._is_healthy(app, p)}
         all_healthy = healthy >= set(range(1, web.quantity + 1))
-        rollout = self._rollouts.get(app.name)
+        rollout = self._rollouts.get(app.id)
         if rollout is None or rollout.release != app.release:
             if all_healthy and not old:  # a restarted runtime adopting a running release
                 return True
-            rollout = self._rollouts[app.name] = _Rollout(app.release, self.clock())
-            self._emit(app.name, f"Deploying v{app.release}", "deploying", release=app.release)
+            rollout = self._rollouts[app.id] = _Rollout(app.release, self.clock())
+            self._emit(app.id, f"Deploying v{app.release}", "deploying", release=app.release)
         self._converge_type(app, web, current, decided)
         serving = self._serving_release(app, old)
         if all_healthy:
-            del self._rollouts[app.name]
-            self._result.succeeded.append((app.name, app.release))
-            self._emit(app.name, f"Release v{app.release} is up", "release_up", release=app.release)
+            del self._rollouts[app.id]
+            self._result.succeeded.append((app.id, app.release))
+            self._emit(app.id, f"Release v{app.release} is up", "release_up", release=app.release)
             return True
         if self.clock() - rollout.since <= app.healthcheck.boot_timeout:
             self._result.pending = True
             decided.upstreams = self._upstreams(app, old, serving)
             decided.to_stop += [p for p in old if p.release != serving]
             return False
-        del self._rollouts[app.name]
-        self._result.failed.append((app.name, app.release))
+        del self._rollouts[app.id]
+        self._result.failed.append((app.id, app.release))
         reason = (
             f"Release v{app.release} failed: web processes did not "
             f"{app.healthcheck.describe()} within {app.healthcheck.boot_timeout:g}s"
         )
         if serving is None:  # nothing to fall back to: keep trying to run it
-            self._emit(app.name, reason, "release_failed", release=app.release)
+            self._emit(app.id, reason, "release_failed", release=app.release)
             return True
-        self._failed.add((app.name, app.release))
-        self._emit(app.name, f"{reason}; v{serving} keeps serving", "release_failed",
+        self._failed.add((app.id, app.release))
+        self._emit(app.id, f"{reason}; v{serving} keeps serving", "release_failed",
                    release=app.release)
         decided.to_stop += current + [p for p in old if p.release != serving]
         decided.upstreams = self._upstreams(app, old, serving)
@@ -255,7 +257,7 @@ class Reconciler:
     def _serving_release(self, app: DesiredApp, procs: list[ProcessStatus]) -> int | None:
         """Return the release whose web processes the router should keep using, if any."""
         releases = {p.release for p in procs if p.type == "web" and p.state == "up"}
-        live = self._live.get(app.name)
+        live = self._live.get(app.id)
         if live in releases:
             return live
         return max(releases, default=None)
@@ -301,10 +303,10 @@ class Reconciler:
                 self._result.pending = True
                 if not rolling:
                     rolling = True
-                    self._emit(app.name, "Restarting", "restarting", old.name, app.release)
+                    self._emit(app.id, "Restarting", "restarting", old.name, app.release)
                     missing.append(index)
             else:
-                self._emit(app.name, "Restarting", "restarting", old.name, app.release)
+                self._emit(app.id, "Restarting", "restarting", old.name, app.release)
                 decided.to_stop.append(old)
                 self._result.pending = True
         self._start_many(app, spec, missing)
@@ -333,8 +335,8 @@ class Reconciler:
         now = self.clock()
         if p.container_id not in self._crash_seen:
             self._crash_seen[p.container_id] = now
-            self._emit(app.name, crash_message(p, spec.memory_mb), "crashed", p.name, p.release)
-            self._emit(app.name, "State changed from up to crashed", "crashed", p.name,
+            self._emit(app.id, crash_message(p, spec.memory_mb), "crashed", p.name, p.release)
+            self._emit(app.id, "State changed from up to crashed", "crashed", p.name,
                        p.release)
         ran_for = (p.finished_at or 0) - (p.started_at or 0)
         restarts = 0 if ran_for >= BACKOFF_RESET_AFTER else p.restarts
@@ -352,7 +354,7 @@ class Reconciler:
     def _started_event(self, app: DesiredApp, spec: ProcessSpec, status, restarts: int) -> None:
         self._started.add(status.container_id)
         verb = "Restarting" if restarts else "Starting"
-        self._emit(app.name, f"{verb} process with command `{spec.command or '(image default)'}`",
+        self._emit(app.id, f"{verb} process with command `{spec.command or '(image default)'}`",
                    "restarted" if restarts else "started", status.name, app.release)
         self._result.pending = True
 
@@ -402,7 +404,7 @@ class Reconciler:
 
     def _route(self, app: DesiredApp, upstreams: list[str]) -> Route:
         hosts = (f"{app.name}.{self.domain}", *app.domains)
-        return Route(app=app.name, hosts=hosts, upstreams=tuple(upstreams),
+        return Route(app=app.id, hosts=hosts, upstreams=tuple(upstreams),
                      maintenance=app.maintenance)
 
     # -- bookkeeping ------------------------------------------------------------

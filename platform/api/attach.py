@@ -83,7 +83,7 @@ async def _session(scope, receive, send, app: str) -> None:
         code = await _bridge(attached, receive, send)
     finally:
         await sync_to_async(oneoff_ended, thread_sensitive=False)(
-            attached=attached, app_name=desired.name, code=code)
+            attached=attached, app_id=desired.id, code=code)
     if code is not None:
         await send({"type": "websocket.send", "text": json.dumps({"exit_code": code})})
         await send({"type": "websocket.close", "code": 1000})

@@ -41,6 +41,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         )
     return DesiredApp(
         name=app.name,
+        id=str(app.id),
         release=release.version,
         image=release.build.image,
         env=dict(release.config.values),
@@ -56,7 +57,8 @@ def desired_state() -> list[DesiredApp]:
     apps = App.objects.prefetch_related("formation", "domains")
     return [
         desired_app(app=app)
-        or DesiredApp(name=app.name, release=0, image="", maintenance=app.maintenance,
+        or DesiredApp(name=app.name, id=str(app.id), release=0, image="",
+                      maintenance=app.maintenance,
                       domains=tuple(app.domains.values_list("hostname", flat=True)))
         for app in apps
     ]

@@ -13,6 +13,7 @@ STATUS_TTL_SECONDS = 60
 
 
 def _key(app: str) -> str:
+    """Return the key of app id ``app``'s statuses (by id: they follow a rename)."""
     return f"pier:ps:{app}"
 
 

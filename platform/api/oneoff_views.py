@@ -54,7 +54,7 @@ async def oneoff_create(request, app: str):
     desired, memory, dyno = prepared
     command = body["command"]
     if not body.get("attach", True):
-        oneoff_detached_task.delay(app, command, memory, dyno)
+        oneoff_detached_task.delay(desired.id, command, memory, dyno)
         message = f"Running `{command}` on {app}: up, {dyno}"
         return JsonResponse({"name": dyno, "message": message}, status=202)
     stream = _run_streaming(desired, command, memory, dyno)
@@ -92,4 +92,4 @@ async def _run_streaming(desired, command: str, memory: int, dyno: str):
             return
     finally:
         if not worker.done():  # the client went away: don't leave the process running
-            await loop.run_in_executor(None, lambda: oneoff_stop(app_name=desired.name, dyno=dyno))
+            await loop.run_in_executor(None, lambda: oneoff_stop(app_id=desired.id, dyno=dyno))

@@ -5,11 +5,23 @@ from django.db.models import Q, QuerySet
 
 from api import dyno_status
 from api.errors import NotFound
-from api.models import App, Config, Release
+from api.models import ApiToken, App, Config, Release
 
 
 def apps_for_user(*, user) -> QuerySet[App]:
     return App.objects.filter(Q(owner=user) | Q(collaborator__user=user)).distinct()
+
+
+def app_visible(*, user, app_id) -> bool:
+    """Return whether user may still see the app with this id (it may be gone or shared no more)."""
+    return apps_for_user(user=user).filter(pk=app_id).exists()
+
+
+def token_may_read(*, key_hash: str, app_id) -> bool:
+    """Return whether the token (by hash) is still valid and its user may still see the app."""
+    token = ApiToken.objects.filter(key_hash=key_hash, revoked_at__isnull=True,
+                                    user__is_active=True).select_related("user").first()
+    return token is not None and app_visible(user=token.user, app_id=app_id)
 
 
 def app_get(*, user, name: str, for_update: bool = False) -> App:
@@ -66,7 +78,7 @@ def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dic
     given); a process it has not reported yet shows as `pending`.
     """
     if statuses is None:
-        statuses = dyno_status.statuses_read(app=app.name)
+        statuses = dyno_status.statuses_read(app=str(app.id))
     release = release_current(app=app)
     types = process_types_current(app=app)
     dynos = []

@@ -1,17 +1,34 @@
+import redis
 from celery import shared_task
 from django.conf import settings
+from docker.errors import DockerException
 
 from api.desired import desired_app
 from api.models import App
+from api.services.apps import PurgePending, app_purge
 from api.services.oneoff import oneoff_run
 from pier.redis import get_redis
 from runtime import applog
 
+# A destroyed app's images stay in use until the runtime has stopped its processes.
+PURGE_RETRY_SECONDS = 15
+PURGE_RETRIES = 40
+
+
+@shared_task(name="api.app_purge", bind=True, max_retries=PURGE_RETRIES,
+             default_retry_delay=PURGE_RETRY_SECONDS)
+def app_purge_task(self, app_id: str, build_ids: list[str]) -> None:
+    """Remove what a destroyed app left in the engine, Redis and the data dir; retried."""
+    try:
+        app_purge(app_id=app_id, build_ids=build_ids)
+    except (PurgePending, DockerException, redis.RedisError, OSError) as e:
+        raise self.retry(exc=e) from e
+
 
 @shared_task(name="api.oneoff_detached")
-def oneoff_detached_task(app_name: str, command: str, memory_mb: int, dyno: str) -> int:
+def oneoff_detached_task(app_id: str, command: str, memory_mb: int, dyno: str) -> int:
     """Run `pier run --detach`: the output goes to the app's log stream as app[run.N]."""
-    desired = desired_app(app=App.objects.get(name=app_name))
+    desired = desired_app(app=App.objects.get(pk=app_id))
     pending = b""
 
     def output(chunk: bytes) -> None:
@@ -20,7 +37,7 @@ def oneoff_detached_task(app_name: str, command: str, memory_mb: int, dyno: str)
         for line in lines:
             applog.append(
                 get_redis(),
-                app_name,
+                app_id,
                 source="app",
                 dyno=dyno,
                 message=line,

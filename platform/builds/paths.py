@@ -6,7 +6,11 @@ from django.conf import settings
 
 
 def build_dir(build) -> Path:
-    return settings.PIER_BUILDS_DIR / str(build.id)
+    return build_dir_for(build.id)
+
+
+def build_dir_for(build_id) -> Path:
+    return settings.PIER_BUILDS_DIR / str(build_id)
 
 
 def build_output_path(build) -> Path:

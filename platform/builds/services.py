@@ -159,7 +159,8 @@ def _build_and_release(*, build: Build, out) -> None:
         build_id=str(build.id),
         source_dir=source,
         env=dict(config.values),
-        image_tag=f"pier/{app.name}:{str(build.id)[:8]}",
+        image_tag=images.image_tag(app_id=app.id, build_id=build.id),
+        cache_volume=images.cache_volume(app_id=app.id),
         log=out,
         timeout=settings.PIER_BUILD_TIMEOUT,
         source_version=build.source_sha,
@@ -192,13 +193,14 @@ def _build_and_release(*, build: Build, out) -> None:
         status=Release.Status.PENDING,
     )
     out(f"-----> Built v{release.version}")
-    images.prune(app=app.name, keep=_images_to_keep(app=app))
+    images.prune(app_id=app.id, keep=_images_to_keep(app=app))
 
 
 def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
     """Run the `release:` process in a one-off container of the new image; return its status."""
     version = (app.releases.aggregate(v=Max("version"))["v"] or 0) + 1
-    desired = DesiredApp(name=app.name, release=version, image=image, env=dict(config.values))
+    desired = DesiredApp(name=app.name, id=str(app.id), release=version, image=image,
+                         env=dict(config.values))
 
     def output(chunk: bytes) -> None:
         for line in chunk.decode("utf-8", "replace").splitlines():

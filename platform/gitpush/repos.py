@@ -13,13 +13,13 @@ exec "$PIER_PYTHON" "$PIER_MANAGE" pier_pre_receive
 """
 
 
-def repo_path(app: App) -> Path:
-    return settings.PIER_REPOS_DIR / f"{app.id}.git"
+def repo_path(app_id) -> Path:
+    return settings.PIER_REPOS_DIR / f"{app_id}.git"
 
 
 def repo_ensure(app: App) -> Path:
     """Create the app's bare repo on first use and (re)install Pier's pre-receive hook."""
-    path = repo_path(app)
+    path = repo_path(app.id)
     if not (path / "HEAD").exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(

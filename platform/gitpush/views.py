@@ -16,7 +16,7 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from api.authentication import token_user
+from api.authentication import token_hash, token_user
 from api.errors import NotFound
 from api.selectors import app_get
 from gitpush.repos import repo_ensure
@@ -59,7 +59,7 @@ def _spool_body(request) -> tempfile.SpooledTemporaryFile:
     return body
 
 
-def _cgi_env(request, user, repo, path: str, length: int) -> dict[str, str]:
+def _cgi_env(request, user, token: str, repo, path: str, length: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HTTP_", "CONTENT_"))}
     env.update(
         GIT_PROJECT_ROOT=str(repo.parent),
@@ -72,6 +72,8 @@ def _cgi_env(request, user, repo, path: str, length: int) -> dict[str, str]:
         REMOTE_USER=user.email,
         REMOTE_ADDR=request.META.get("REMOTE_ADDR", ""),
         PIER_USER_ID=str(user.pk),
+        # The hook re-checks it while the build runs: a revoked token ends the push.
+        PIER_TOKEN_HASH=token_hash(token),
         PIER_REPO=str(repo),
         PIER_PYTHON=sys.executable,
         PIER_MANAGE=str(settings.BASE_DIR / "manage.py"),
@@ -109,7 +111,7 @@ async def git_http(request, app: str, path: str):
         "http-backend",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
-        env=_cgi_env(request, user, repo, path, length),
+        env=_cgi_env(request, user, token, repo, path, length),
         start_new_session=True,  # so the hook and the build follower die with the push
     )
     feeder = asyncio.create_task(_feed(proc, body))

@@ -11,16 +11,16 @@ from runtime import applog
 log = logging.getLogger(__name__)
 
 
-def event_log(*, app: str, message: str, dyno: str = "api") -> None:
-    """Append a platform event to app's log; a Redis outage must not fail the user's change."""
+def event_log(*, app_id, message: str, dyno: str = "api") -> None:
+    """Append a platform event to an app's log; a Redis outage must not fail the user's change."""
     try:
         applog.append(
             get_redis(),
-            app,
+            str(app_id),
             source="pier",
             dyno=dyno,
             message=message,
             maxlen=settings.PIER_LOG_BUFFER,
         )
     except redis.RedisError as e:
-        log.warning("could not log event for %s: %s", app, e)
+        log.warning("could not log event for app %s: %s", app_id, e)

@@ -1,7 +1,9 @@
 """GET /api/apps/{app}/log-stream: plain text for the CLI, SSE for the dashboard.
 
 Async, so that a tail waiting on Redis holds no thread: hundreds of tails cost a few
-connections' worth of memory and never block API requests.
+connections' worth of memory and never block API requests. The app is found by name once,
+then read by id (its stream's key); a tail asks every PIER_ACCESS_RECHECK seconds whether
+its user may still read the app, and ends when not.
 """
 
 import asyncio
@@ -10,14 +12,16 @@ import weakref
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 
 from api.async_auth import json_error, request_user
 from api.errors import NotFound
-from api.selectors import app_get
+from api.selectors import app_get, app_visible
 from logs.feed import BLOCK_MS, Feeds
 from logs.reader import LogFilter, history, tail
-from runtime.applog import SOURCES
+from logs.recheck import until_revoked
+from runtime.applog import SOURCES, LogLine, now_timestamp
 
 _clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 MAX_CONNECTIONS_PER_WORKER = 10_000
@@ -58,7 +62,7 @@ async def log_stream(request, app: str):
     if user is None:
         return json_error(401, "unauthorized", "missing or invalid API token: run `pier login`")
     try:
-        await sync_to_async(app_get)(user=user, name=app)
+        found = await sync_to_async(app_get)(user=user, name=app)
         lines, follow, flt = _params(request)
     except NotFound as e:
         return json_error(404, "not_found", e.message)
@@ -66,7 +70,8 @@ async def log_stream(request, app: str):
         return json_error(422, "invalid_params", str(e))
     sse = "text/event-stream" in request.headers.get("Accept", "")
     resume_from = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
-    body = _events(app, lines, follow, flt, sse, resume_from)
+    body = _events(str(found.id), lines, follow, flt, sse, resume_from,
+                   lambda: _still_allowed(request, found.pk))
     response = StreamingHttpResponse(
         body, content_type="text/event-stream" if sse else "text/plain; charset=utf-8"
     )
@@ -75,22 +80,37 @@ async def log_stream(request, app: str):
     return response
 
 
-async def _events(app, lines, follow, flt, sse, resume_from):
+async def _still_allowed(request, app_id) -> bool:
+    user = await request_user(request, fresh=True)
+    return user is not None and await sync_to_async(_visible)(user=user, app_id=app_id)
+
+
+def _visible(*, user, app_id) -> bool:
+    close_old_connections()  # the tail's thread outlives any request: no dead connection
+    return app_visible(user=user, app_id=app_id)
+
+
+async def _events(app_id, lines, follow, flt, sse, resume_from, allowed):
     client, feeds = _redis()
     if resume_from:
         after = resume_from  # a reconnecting client: continue right after what it saw
     else:
-        recent, after = await history(client, app, lines, flt)
+        recent, after = await history(client, app_id, lines, flt)
         if recent:
             yield "".join(_render(line, sse) for line in recent)
     if not follow:
         return
-    async for batch in tail(client, feeds, app, after, flt):
+    batches = tail(client, feeds, app_id, after, flt)
+    async for batch in until_revoked(batches, allowed, settings.PIER_ACCESS_RECHECK):
         # One chunk per batch, not per line: a busy app's tail keeps up.
         if batch is not None:
             yield "".join(_render(line, sse) for line in batch)
         elif sse:
             yield ": keep-alive\n\n"
+    # A tail never ends by itself: only lost access ends it.
+    notice = LogLine(id="", timestamp=now_timestamp(), source="pier", dyno="logs",
+                     message="This tail ended: you no longer have access to this app.")
+    yield f"data: {notice.format()}\n\n" if sse else notice.format() + "\n"
 
 
 def _render(line, sse: bool) -> str:

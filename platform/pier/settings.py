@@ -50,6 +50,8 @@ REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}"
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
 # CIDR ranges that drains and webhooks may reach although not public (comma-separated).
 PIER_OUTBOUND_ALLOW = os.environ.get("PIER_OUTBOUND_ALLOW", "")
+# How often an open log or build tail asks again whether its user may still read the app.
+PIER_ACCESS_RECHECK = float(os.environ.get("PIER_ACCESS_RECHECK", "2"))
 PIER_MAX_PROCESSES = int(os.environ.get("PIER_MAX_PROCESSES", "200"))
 PIER_MAX_PROCESSES_PER_TYPE = int(os.environ.get("PIER_MAX_PROCESSES_PER_TYPE", "100"))
 

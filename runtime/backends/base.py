@@ -2,8 +2,9 @@
 
 Backends take and return the plain dataclasses of :mod:`runtime.desired`; nothing engine
 specific leaks out. A backend keeps no state of its own that matters: what runs is read
-back from the engine (labels ``pier.app``, ``pier.release``, ``pier.process``,
-``pier.index``, ``pier.restart``, ``pier.restarts``).
+back from the engine (labels ``pier.app-id``, ``pier.app``, ``pier.release``,
+``pier.process``, ``pier.index``, ``pier.restart``, ``pier.restarts``). Processes are
+keyed by the app's id (``ProcessStatus.app``, ``list_processes(app=...)``), not its name.
 """
 
 from __future__ import annotations
@@ -83,5 +84,5 @@ class BaseBackend:
         raise NotImplementedError("a backend must provide run_oneoff(app, command)")
 
     def stop_oneoff(self, app: str, dyno: str) -> None:
-        """Kill the one-off process ``dyno`` (e.g. ``run.1234``) of ``app`` if it runs."""
+        """Kill the one-off process ``dyno`` (e.g. ``run.1234``) of app id ``app`` if it runs."""
         raise NotImplementedError("a backend must provide stop_oneoff(app, dyno)")

@@ -1,10 +1,19 @@
 """Run app processes as Docker containers on one machine.
 
-Every container carries the labels ``pier.app``, ``pier.release``, ``pier.process``,
-``pier.index``, ``pier.restart`` (the restart token) and ``pier.restarts`` (how many
-crash-restarts led to it); :meth:`Backend.list_processes` reads state back from them, so
-a restarted runtime adopts what runs. Containers have restart policy ``no``: the
-reconciler restarts crashed processes itself, with backoff.
+Every container carries the labels ``pier.app-id``, ``pier.app``, ``pier.release``,
+``pier.process``, ``pier.index``, ``pier.restart`` (the restart token) and
+``pier.restarts`` (how many crash-restarts led to it); :meth:`Backend.list_processes`
+reads state back from them, so a restarted runtime adopts what runs. Containers have
+restart policy ``no``: the reconciler restarts crashed processes itself, with backoff.
+
+``pier.app-id`` is what the runtime keys an app's processes by (and the log shipper its
+log stream); ``pier.app`` is the name, for people reading ``docker ps``. The id, not the
+name, because labels cannot change on a running container: keyed by name, ``apps:rename``
+would have to restart every process (or leave them writing to the old name's stream), and
+a destroyed app's processes, still stopping, would count as the next owner of the name's.
+Keyed by id, a rename only changes the router's host map; ``pier.app`` of processes
+started before it keeps the old name until they are replaced. Containers from before the
+id label existed are read as keyed by their name, so they are replaced once, not leaked.
 
 How apps are kept away from the platform:
 
@@ -163,7 +172,7 @@ class Backend(BaseBackend):
     def _filters(self, app: str | None = None, key: str = "pier.process") -> dict:
         labels = [key] + [f"{k}={v}" for k, v in self.labels.items()]
         if app:
-            labels.append(f"pier.app={app}")
+            labels.append(f"pier.app-id={app}")
         return {"label": labels}
 
     def list_processes(self, app: str | None = None) -> list[ProcessStatus]:
@@ -184,7 +193,7 @@ class Backend(BaseBackend):
         running = state.get("Running", False)
         ip = network.get("IPAddress")
         return ProcessStatus(
-            app=labels["pier.app"],
+            app=app_key(labels),
             type=labels["pier.process"],
             index=int(labels["pier.index"]),
             release=int(labels["pier.release"]),
@@ -199,10 +208,17 @@ class Backend(BaseBackend):
             restart_token=labels.get("pier.restart", ""),
         )
 
-    def container_name(self, app: str, release: int, dyno: str, token: str = "") -> str:
+    def container_name(self, app: DesiredApp, dyno: str, token: str = "") -> str:
         # A restarted process starts beside the one it replaces: the token tells them apart.
         suffix = f"-r{hashlib.sha256(token.encode()).hexdigest()[:8]}" if token else ""
-        return f"{self.name_prefix}{app}-v{release}-{dyno}{suffix}"
+        # The id's start: a re-created app of the same name must not clash with the
+        # destroyed one's processes while they stop.
+        key = f"-{app.id[:8]}" if app.id != app.name else ""
+        return f"{self.name_prefix}{app.name}{key}-v{app.release}-{dyno}{suffix}"
+
+    def _app_labels(self, app: DesiredApp) -> dict[str, str]:
+        return {**self.labels, "pier.app-id": app.id, "pier.app": app.name,
+                "pier.release": str(app.release)}
 
     def _run_kwargs(self, app: DesiredApp, dyno: str, memory_mb: int) -> dict:
         """Return what every app container gets: env, user, limits, network, no ports."""
@@ -224,9 +240,7 @@ class Backend(BaseBackend):
     ) -> ProcessStatus:
         dyno = f"{spec.type}.{index}"
         labels = {
-            **self.labels,
-            "pier.app": app.name,
-            "pier.release": str(app.release),
+            **self._app_labels(app),
             "pier.process": spec.type,
             "pier.index": str(index),
             "pier.restart": spec.token_for(index),
@@ -236,8 +250,7 @@ class Backend(BaseBackend):
             try:
                 container = self.client.containers.create(
                     command=shell_command(spec.command),
-                    name=self.container_name(app.name, app.release, dyno,
-                                             spec.token_for(index)),
+                    name=self.container_name(app, dyno, spec.token_for(index)),
                     labels=labels,
                     cpu_shares=spec.cpu_shares or None,
                     pids_limit=spec.max_processes or None,
@@ -344,9 +357,8 @@ class Backend(BaseBackend):
                        env: dict[str, str] | None = None, **extra: Any):
         kwargs = self._run_kwargs(app, dyno, memory_mb)
         kwargs["environment"].update(env or {})
-        name = self.container_name(app.name, app.release, dyno)
-        labels = {**self.labels, "pier.app": app.name, "pier.release": str(app.release),
-                  "pier.oneoff": dyno}
+        name = self.container_name(app, dyno)
+        labels = {**self._app_labels(app), "pier.oneoff": dyno}
         if self.leases:
             labels["pier.lease"] = name
         try:
@@ -357,9 +369,9 @@ class Backend(BaseBackend):
             raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
 
     def stop_oneoff(self, app: str, dyno: str) -> None:
-        """Kill a running one-off process (its caller went away)."""
+        """Kill a running one-off process (its caller went away); ``app`` is the app's id."""
         with _engine():
-            filters = {"label": [f"pier.app={app}", f"pier.oneoff={dyno}"]}
+            filters = {"label": [f"pier.app-id={app}", f"pier.oneoff={dyno}"]}
             for container in self.client.containers.list(filters=filters):
                 self._kill_quietly(container)
 
@@ -372,7 +384,7 @@ class Backend(BaseBackend):
         """Hold the lease of a one-off about to be created (a no-op without leases)."""
         if not self.leases:
             return _NoLease()
-        return self.leases.hold(self.container_name(app.name, app.release, dyno))
+        return self.leases.hold(self.container_name(app, dyno))
 
     def reap_orphans(self, build_ended: Callable[[str], bool]) -> list[str]:
         """Remove containers whose owner is gone; return their names.
@@ -460,6 +472,11 @@ def block_host_access(iface: str) -> None:
         reason = added.stderr.strip() or f"exit status {added.returncode}"
         raise IsolationError(f"could not keep apps on {iface} away from the host "
                              f"(iptables -I {' '.join(rule)}: {reason}): {fix}")
+
+
+def app_key(labels: dict[str, str]) -> str:
+    """Return the app id a container belongs to (its name, for containers from before ids)."""
+    return labels.get("pier.app-id") or labels["pier.app"]
 
 
 def oneoff_name() -> str:

@@ -36,13 +36,13 @@ class Backend(BaseBackend):
         if app.image in self.missing_images:
             raise StartFailed(f"image {app.image} not found")
         token = spec.token_for(index)
-        key = (app.name, app.release, spec.type, index, token)
+        key = (app.id, app.release, spec.type, index, token)
         if any((p.app, p.release, p.type, p.index, p.restart_token) == key
                for p in self.processes.values()):
             raise StartFailed(f"duplicate process {key}")
         cid = f"c{next(self._ids)}"
         status = ProcessStatus(
-            app=app.name, type=spec.type, index=index, release=app.release, state="up",
+            app=app.id, type=spec.type, index=index, release=app.release, state="up",
             address=f"10.0.0.{cid[1:]}:5000", started_at=self.clock(), restarts=restarts,
             container_id=cid, restart_token=token,
         )

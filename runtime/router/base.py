@@ -15,7 +15,7 @@ class Route:
     request with the maintenance page (503) whatever the upstreams.
     """
 
-    app: str
+    app: str  # the app's id: backends and access log lines stay the same across a rename
     hosts: tuple[str, ...]
     upstreams: tuple[str, ...] = ()  # "ip:port"
     maintenance: bool = False

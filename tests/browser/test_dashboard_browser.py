@@ -19,7 +19,7 @@ def runtime_confirms_releases():
     from api.services.deploys import release_mark
 
     for release in Release.objects.filter(status=Release.Status.PENDING).select_related("app"):
-        release_mark(app_name=release.app.name, version=release.version, status="succeeded")
+        release_mark(app_id=release.app_id, version=release.version, status="succeeded")
 
 
 def log_in(page, email: str):

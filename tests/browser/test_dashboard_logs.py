@@ -13,11 +13,11 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_live_tail_with_filter_and_pause(asgi_server, page, user, redis_client, screenshot):
-    app_create(user=user, name="tailed")
-    redis_client.delete(applog.stream_key("tailed"))
+    stream = str(app_create(user=user, name="tailed").id)  # streams are keyed by app id
+    redis_client.delete(applog.stream_key(stream))
 
     def write(message, dyno="web.1", source="app"):
-        applog.append(redis_client, "tailed", source=source, dyno=dyno, message=message)
+        applog.append(redis_client, stream, source=source, dyno=dyno, message=message)
 
     write("from before the page")
     page.goto(asgi_server + "/apps/tailed/logs")
@@ -44,4 +44,4 @@ def test_live_tail_with_filter_and_pause(asgi_server, page, user, redis_client, 
     expect(lines.last).to_contain_text("router[router]: GET / status=200")
     expect(page.locator("#log-lines")).not_to_contain_text("not a router line")
     screenshot("logs")
-    redis_client.delete(applog.stream_key("tailed"))
+    redis_client.delete(applog.stream_key(stream))

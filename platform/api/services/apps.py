@@ -1,13 +1,35 @@
+"""Apps: create, rename, destroy.
+
+Whatever an app has outside its database rows (processes, images, build cache, git repo,
+log streams, drain positions, process statuses) is keyed by ``App.id``, never the name:
+a rename keeps all of it without touching it, and a destroyed app's name can be taken by
+someone else who must find none of it. Destroying deletes the rows at once (access ends
+with the request) and leaves the rest to :func:`app_purge`, a retried Celery task.
+"""
+
+import logging
 import secrets
+import shutil
 
 from django.db import IntegrityError, transaction
+from kombu.exceptions import OperationalError
 
+from api import dyno_status
 from api.errors import Conflict, Forbidden, Invalid
 from api.models import App, Config
 from api.nudge import runtime_nudge_on_commit
 from api.selectors import app_get
 from api.services.releases import release_create
 from api.validation import validate_app_name
+from builds import images, logstream
+from builds.paths import build_dir_for
+from gitpush.repos import repo_path
+from pier.redis import get_redis
+from pier.runtime_config import runtime_backend
+from runtime import applog
+from runtime.drains import positions_forget
+
+log = logging.getLogger(__name__)
 
 _ADJECTIVES = (
     "amber brave calm dapper eager fancy gentle hidden icy jolly keen lively mellow "
@@ -81,9 +103,47 @@ def app_update(
 
 @transaction.atomic
 def app_destroy(*, user, name: str) -> None:
+    """Delete the app's rows (collaborators, domains, drains...) and schedule the rest."""
     app = app_get(user=user, name=name, for_update=True)
     _require_owner(app=app, user=user, action="destroy")
+    app_id = str(app.id)
+    build_ids = [str(pk) for pk in app.builds.values_list("pk", flat=True)]
     # Releases point at builds and configs with PROTECT; drop them first.
     app.releases.all().delete()
     app.delete()
     runtime_nudge_on_commit()  # the runtime stops the processes of apps that are gone
+    transaction.on_commit(lambda: _purge_later(app_id=app_id, build_ids=build_ids))
+
+
+def _purge_later(*, app_id: str, build_ids: list[str]) -> None:
+    from api.tasks import app_purge_task  # the task module imports this one
+
+    try:
+        app_purge_task.delay(app_id, build_ids)
+    except OperationalError as e:  # the app is gone all the same: say what is left behind
+        log.error("could not queue the purge of destroyed app %s (%s): its images, cache "
+                  "and log stream stay until app_purge(app_id=%r, ...) runs", app_id, e, app_id)
+
+
+class PurgePending(Exception):
+    """The destroyed app's processes still run (the runtime is stopping them): retry later."""
+
+
+def app_purge(*, app_id: str, build_ids: list[str]) -> None:
+    """Remove what a destroyed app leaves outside the database; safe to run again.
+
+    Waits for the runtime to have stopped its processes first: until then they use the
+    images and write to the log stream.
+    """
+    left = runtime_backend().list_processes(app=app_id)
+    if left:
+        raise PurgePending(f"app {app_id}: {len(left)} processes not stopped yet")
+    images.purge(app_id=app_id)
+    client = get_redis()
+    client.delete(applog.stream_key(app_id),
+                  *(logstream.stream_key(build_id) for build_id in build_ids))
+    positions_forget(client, app_id)
+    dyno_status.statuses_write(app=app_id, statuses={})
+    shutil.rmtree(repo_path(app_id), ignore_errors=True)
+    for build_id in build_ids:
+        shutil.rmtree(build_dir_for(build_id), ignore_errors=True)

@@ -8,11 +8,11 @@ from api import dyno_status
 from api.models import App, Release
 
 
-def release_mark(*, app_name: str, version: int, status: str) -> None:
+def release_mark(*, app_id: str, version: int, status: str) -> None:
     """Record the runtime's verdict on a pending release (later verdicts don't undo it)."""
     with transaction.atomic():
         Release.objects.filter(
-            app__name=app_name, version=version, status=Release.Status.PENDING
+            app_id=app_id, version=version, status=Release.Status.PENDING
         ).update(status=status)
 
 
@@ -22,14 +22,14 @@ def releases_without_web_settle(*, apps) -> None:
         web = desired.spec("web")
         if web is None or web.quantity == 0:
             release_mark(
-                app_name=desired.name, version=desired.release, status=Release.Status.SUCCEEDED
+                app_id=desired.id, version=desired.release, status=Release.Status.SUCCEEDED
             )
 
 
 def statuses_record(*, processes) -> None:
-    """Store what the engine runs, per app, in the shape `ps` shows."""
+    """Store what the engine runs, per app id, in the shape `ps` shows."""
     by_app: dict[str, dict[str, dict]] = {
-        name: {} for name in App.objects.values_list("name", flat=True)
+        str(pk): {} for pk in App.objects.values_list("pk", flat=True)
     }
     for p in sorted(processes, key=lambda p: p.release):  # the newest release wins a name
         if p.app not in by_app:

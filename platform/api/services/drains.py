@@ -31,8 +31,8 @@ def drain_remove(*, app: App, url: str) -> None:
 
 
 def drains_by_app() -> dict[str, list[str]]:
-    """Return every app's drain URLs, for the runtime's drain delivery."""
+    """Return every app's drain URLs by app id, for the runtime's drain delivery."""
     result: dict[str, list[str]] = {}
-    for name, url in Drain.objects.values_list("app__name", "url"):
-        result.setdefault(name, []).append(url)
+    for app_id, url in Drain.objects.values_list("app_id", "url"):
+        result.setdefault(str(app_id), []).append(url)
     return result

@@ -26,7 +26,7 @@ def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formati
         rows = list(app.formation.filter(type__in=known))
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
         who = f" by {user.email}" if user else ""
-        transaction.on_commit(lambda: event_log(app=app.name, message=f"Scale to {shape}{who}"))
+        transaction.on_commit(lambda: event_log(app_id=app.id, message=f"Scale to {shape}{who}"))
         runtime_nudge_on_commit()
     return rows
 
@@ -77,5 +77,5 @@ def formation_restart(*, app: App, target: str | None) -> str:
         rows.update(restarted_at=now)
     runtime_nudge_on_commit()
     message = f"restarting {target or 'all processes'} of {app.name}"
-    event_log(app=app.name, message=message[0].upper() + message[1:])
+    event_log(app_id=app.id, message=message[0].upper() + message[1:])
     return message

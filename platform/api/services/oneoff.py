@@ -29,7 +29,7 @@ def oneoff_run(
     *, desired, command: str, memory_mb: int, dyno: str, output: Callable[[bytes], None]
 ) -> int:
     """Run command to completion, streaming its output; return its exit status."""
-    event_log(app=desired.name, message=f"Starting process with command `{command}`", dyno=dyno)
+    event_log(app_id=desired.id, message=f"Starting process with command `{command}`", dyno=dyno)
     code = runtime_backend().run_oneoff(
         desired,
         command,
@@ -38,23 +38,23 @@ def oneoff_run(
         timeout=ONEOFF_TIMEOUT_SECONDS,
         dyno=dyno,
     )
-    event_log(app=desired.name, message=f"Process exited with status {code}", dyno=dyno)
+    event_log(app_id=desired.id, message=f"Process exited with status {code}", dyno=dyno)
     return code
 
 
 def oneoff_attach(*, desired, command: str, memory_mb: int, dyno: str, rows: int, cols: int):
     """Start command on a terminal (`pier run` from a terminal); return the attached process."""
-    event_log(app=desired.name, message=f"Starting process with command `{command}`", dyno=dyno)
+    event_log(app_id=desired.id, message=f"Starting process with command `{command}`", dyno=dyno)
     return runtime_backend().attach_oneoff(desired, command, rows=rows, cols=cols,
                                            memory_mb=memory_mb, dyno=dyno)
 
 
-def oneoff_ended(*, attached, app_name: str, code: int | None) -> None:
+def oneoff_ended(*, attached, app_id: str, code: int | None) -> None:
     """Remove an attached process; log how it ended."""
     attached.remove()
     how = f"exited with status {code}" if code is not None else "was stopped: its terminal left"
-    event_log(app=app_name, message=f"Process {how}", dyno=attached.dyno)
+    event_log(app_id=app_id, message=f"Process {how}", dyno=attached.dyno)
 
 
-def oneoff_stop(*, app_name: str, dyno: str) -> None:
-    runtime_backend().stop_oneoff(app_name, dyno)
+def oneoff_stop(*, app_id: str, dyno: str) -> None:
+    runtime_backend().stop_oneoff(app_id, dyno)

@@ -45,7 +45,7 @@ def release_create(
             _formation_sync(app=app, build=build)
         who = user.email if user else "Pier"
         message = f"Release v{release.version} created by {who}: {release.description}"
-        transaction.on_commit(lambda: event_log(app=app.name, message=message))
+        transaction.on_commit(lambda: event_log(app_id=app.id, message=message))
         runtime_nudge_on_commit()
     return release
 

@@ -32,8 +32,9 @@ class BuildResult:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-def default_cache_volume(app: str) -> str:
-    return f"pier-cache-{app}"
+def default_cache_volume(app_id: str) -> str:
+    """Return an app's build cache volume: by id, so a later owner of its name starts empty."""
+    return f"pier-cache-{app_id}"
 
 
 def build_image(

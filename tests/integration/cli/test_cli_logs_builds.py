@@ -11,6 +11,7 @@ import json
 import pytest
 from click.testing import Result
 
+from api.models import App
 from runtime import applog
 
 
@@ -19,17 +20,21 @@ def ok(result: Result) -> Result:
     return result
 
 
+STREAM = {}  # the app's log stream is keyed by its id, known once it is created
+
+
 @pytest.fixture
 def logged_app(pier, redis_client):
     ok(pier("apps:create", "logged-app"))
-    key = applog.stream_key("logged-app")
+    STREAM["id"] = str(App.objects.get(name="logged-app").id)
+    key = applog.stream_key(STREAM["id"])
     redis_client.delete(key)
     yield "logged-app"
     redis_client.delete(key)
 
 
 def write(redis_client, dyno: str, message: str, source: str = "app") -> None:
-    applog.append(redis_client, "logged-app", source=source, dyno=dyno, message=message)
+    applog.append(redis_client, STREAM["id"], source=source, dyno=dyno, message=message)
 
 
 @pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume asynchronous")

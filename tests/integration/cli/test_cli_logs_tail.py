@@ -14,12 +14,14 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from api.models import App
 from cli.commands import logs as logs_module
 from cli.context import Env
 from cli.main import cli
 from runtime import applog
 
 APP = "tailed-app"
+STREAM = {}  # the app's log stream is keyed by its id, known once it is created
 
 
 @pytest.fixture
@@ -28,7 +30,7 @@ def asgi_url(pier_server, asgi_server):
 
 
 def write(redis_client, message: str, dyno: str = "web.1") -> None:
-    applog.append(redis_client, APP, source="app", dyno=dyno, message=message)
+    applog.append(redis_client, STREAM["id"], source="app", dyno=dyno, message=message)
 
 
 class DropFirstStream(httpx.BaseTransport):
@@ -78,7 +80,8 @@ def test_tail_resumes_after_a_drop_without_gap_or_repeat(
     pier, owner, asgi_url, redis_client, monkeypatch
 ):
     assert pier("apps:create", APP).exit_code == 0
-    key = applog.stream_key(APP)
+    STREAM["id"] = str(App.objects.get(name=APP).id)
+    key = applog.stream_key(STREAM["id"])
     redis_client.delete(key)
     for i in range(5):
         write(redis_client, f"old {i}")

@@ -11,16 +11,21 @@ from runtime import applog
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+# The stream of the app "logged" is keyed by its id, set by the app fixture.
+STREAM = {}
+
+
 @pytest.fixture
 def app(user, redis_client):
     app = app_create(user=user, name="logged")
-    redis_client.delete(applog.stream_key("logged"))
+    STREAM["id"] = str(app.id)
+    redis_client.delete(applog.stream_key(STREAM["id"]))
     yield app
-    redis_client.delete(applog.stream_key("logged"))
+    redis_client.delete(applog.stream_key(STREAM["id"]))
 
 
 def write(redis_client, dyno: str, message: str, source: str = "app"):
-    applog.append(redis_client, "logged", source=source, dyno=dyno, message=message)
+    applog.append(redis_client, STREAM["id"], source=source, dyno=dyno, message=message)
 
 
 class client_for:  # noqa: N801 - reads like the sync fixture of the same name
@@ -103,7 +108,7 @@ def test_tail_continues_from_history_without_gap_or_repeat(user, app, redis_clie
 def test_sse_resumes_after_last_event_id(user, app, redis_client):
     write(redis_client, "web.1", "seen")
     write(redis_client, "web.1", "missed")
-    seen_id = redis_client.xrange(applog.stream_key("logged"))[0][0]
+    seen_id = redis_client.xrange(applog.stream_key(STREAM["id"]))[0][0]
 
     async def run():
         response = await client_for(user).get(
@@ -198,8 +203,8 @@ def test_a_tail_that_falls_behind_the_cap_is_told_it_skipped_lines(user, app, re
     async def run():
         client = aioredis.Redis.from_url(settings.REDIS_URL)
         write(redis_client, "web.1", "first")
-        first = redis_client.xrange(applog.stream_key("logged"))[-1][0]
-        lines = tail(client, Feeds(client), "logged", first, LogFilter())
+        first = redis_client.xrange(applog.stream_key(STREAM["id"]))[-1][0]
+        lines = tail(client, Feeds(client), STREAM["id"], first, LogFilter())
         reader = asyncio.ensure_future(anext(lines))
         await asyncio.sleep(0.3)
         assert not reader.done()
@@ -208,7 +213,7 @@ def test_a_tail_that_falls_behind_the_cap_is_told_it_skipped_lines(user, app, re
         for chunk in range(0, QUEUE_LINES + 200, 200):
             pipe = redis_client.pipeline()
             for i in range(chunk, chunk + 200):
-                pipe.xadd(applog.stream_key("logged"),
+                pipe.xadd(applog.stream_key(STREAM["id"]),
                           {"ts": "t", "source": "app", "dyno": "web.1", "line": f"n{i}"},
                           maxlen=20, approximate=False)
             pipe.execute()

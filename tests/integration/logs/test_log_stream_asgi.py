@@ -30,8 +30,8 @@ def open_tail(base: str, token: str, host: str = "localhost",
 
 
 def test_idle_tails_hold_no_thread_and_all_get_new_lines(asgi_server, user, redis_client):
-    app_create(user=user, name="shared")
-    redis_client.delete(applog.stream_key("shared"))
+    shared = str(app_create(user=user, name="shared").id)
+    redis_client.delete(applog.stream_key(shared))
     threads_before = threading.active_count()
     tails = [open_tail(asgi_server, user.plaintext_token) for _ in range(40)]
     try:
@@ -41,7 +41,7 @@ def test_idle_tails_hold_no_thread_and_all_get_new_lines(asgi_server, user, redi
         time.sleep(0.5)
         # Through Django's handler each open tail kept a thread of its own.
         assert threading.active_count() - threads_before < 5
-        applog.append(redis_client, "shared", source="app", dyno="web.1", message="to all")
+        applog.append(redis_client, shared, source="app", dyno="web.1", message="to all")
         for sock in tails:
             data = b""
             while b"to all" not in data:
@@ -49,7 +49,7 @@ def test_idle_tails_hold_no_thread_and_all_get_new_lines(asgi_server, user, redi
     finally:
         for sock in tails:
             sock.close()
-        redis_client.delete(applog.stream_key("shared"))
+        redis_client.delete(applog.stream_key(shared))
 
 
 def test_errors_and_hosts_outside_djangos_handler(asgi_server, user):
@@ -72,8 +72,7 @@ def test_a_client_that_does_not_read_costs_bounded_memory_and_is_told_it_skipped
     from logs import views
     from logs.feed import QUEUE_LINES
 
-    app_create(user=user, name="shared")
-    key = applog.stream_key("shared")
+    key = applog.stream_key(str(app_create(user=user, name="shared").id))
     redis_client.delete(key)
     slow = open_tail(asgi_server, user.plaintext_token, receive_buffer=4096)
     slow.settimeout(10)

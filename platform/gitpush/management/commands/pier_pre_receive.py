@@ -18,7 +18,7 @@ from django.core.management.base import BaseCommand
 
 from api.errors import Conflict
 from api.models import App, Build, Release
-from api.selectors import app_web_url
+from api.selectors import app_web_url, token_may_read
 from builds import logstream
 from builds.paths import build_dir
 from builds.services import (
@@ -114,10 +114,22 @@ class Command(BaseCommand):
         return new
 
     def _follow(self, redis, build: Build) -> str:
-        """Print the build's output until it ends; keep telling the worker we are listening."""
-        started = time.monotonic()
+        """Print the build's output until it ends; keep telling the worker we are listening.
+
+        Every PIER_ACCESS_RECHECK seconds it asks whether the pusher may still see the app:
+        if not (token revoked, collaborator removed, app destroyed), it stops listening, so
+        the build is not released.
+        """
+        started = checked = time.monotonic()
         lines = logstream.follow(redis, str(build.id), block_ms=2000)
         while True:
+            if time.monotonic() - checked >= settings.PIER_ACCESS_RECHECK:
+                checked = time.monotonic()
+                if not token_may_read(key_hash=os.environ.get("PIER_TOKEN_HASH", ""),
+                                      app_id=build.app_id):
+                    redis.delete(listener_key(build.id))
+                    say(" !     Your access to this app was revoked: the push is abandoned.")
+                    return Build.Status.FAILED
             redis.set(listener_key(build.id), "1", ex=LISTENER_TTL_SECONDS)
             try:
                 line = next(lines)

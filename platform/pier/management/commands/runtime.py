@@ -38,9 +38,9 @@ class ReportingReconciler:
     def reconcile(self, desired):
         result = self.reconciler.reconcile(desired)
         for app, version in result.succeeded:
-            release_mark(app_name=app, version=version, status=Release.Status.SUCCEEDED)
+            release_mark(app_id=app, version=version, status=Release.Status.SUCCEEDED)
         for app, version in result.failed:
-            release_mark(app_name=app, version=version, status=Release.Status.FAILED)
+            release_mark(app_id=app, version=version, status=Release.Status.FAILED)
         releases_without_web_settle(apps=desired)
         statuses_record(processes=self.backend.list_processes())
         self._reap()
