@@ -19,11 +19,13 @@ class Route:
     hosts: tuple[str, ...]
     upstreams: tuple[str, ...] = ()  # "ip:port"
     maintenance: bool = False
+    name: str = ""  # the app's name, for the pages people read; the id when not given
 
     def __post_init__(self) -> None:
         # Accept lists from callers but keep the value hashable and comparable.
         object.__setattr__(self, "hosts", tuple(self.hosts))
         object.__setattr__(self, "upstreams", tuple(self.upstreams))
+        object.__setattr__(self, "name", self.name or self.app)
 
 
 class BaseRouter:

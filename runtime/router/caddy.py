@@ -49,7 +49,7 @@ def _app_handlers(route: Route, *, response_timeout: float, fail_duration: float
     if route.maintenance:
         return [_page(503, MAINTENANCE)]
     if not route.upstreams:
-        return [_page(503, no_web(route.app))]
+        return [_page(503, no_web(route.name))]
     return [{
         "handler": "reverse_proxy",
         "upstreams": [{"dial": upstream} for upstream in route.upstreams],

@@ -56,7 +56,7 @@ MAINT_BITS = 0x01 | 0x02 | 0x20
 PAGES = {
     "no-such-app.html": NO_SUCH_APP,
     # A log-format file (`lf-file`): HAProxy puts the app's name in per request.
-    "no-web.html": no_web("%[var(txn.app)]"),
+    "no-web.html": no_web("%[var(txn.name)]"),
     "maintenance.html": MAINTENANCE,
     "app-error.html": APP_ERROR,
 }
@@ -189,6 +189,9 @@ def render_config(
         if route.maintenance:
             lines.append("    " + _return(503, "maintenance.html", paths))
         else:
+            # The host map gives the app's id; the page names the app as its users do.
+            lines.append(f"    http-request set-var(txn.name) str({route.name})"
+                         " if { nbsrv eq 0 }")
             lines.append("    " + _return(503, "no-web.html", paths, kind="lf-file")
                          + " if { nbsrv eq 0 }")
         lines += [

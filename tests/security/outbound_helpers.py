@@ -59,9 +59,9 @@ class Listener:
 
 
 @contextlib.contextmanager
-def fresh_app(redis_client):
-    """Give a fresh app name; its log stream and drain positions go afterwards."""
-    name = f"sec{uuid.uuid4().hex[:8]}"
+def fresh_app(redis_client, app_id: str = ""):
+    """Give a fresh app id (or app_id); its log stream and drain positions go afterwards."""
+    name = app_id or str(uuid.uuid4())
     yield name
     redis_client.delete(applog.stream_key(name))
     for field in redis_client.hkeys(POSITIONS_KEY):

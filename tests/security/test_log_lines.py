@@ -33,15 +33,16 @@ ESCAPED = "progress 50%\\rpier[api]: Deployed v9\\x1b[2J\\x1b]0;pwned\\x07 done"
 
 @pytest.fixture
 def stream_app(redis_client):
-    with fresh_app(redis_client) as name:
-        yield name
+    """The id of a fresh app: streams and drain positions are keyed by app id."""
+    with fresh_app(redis_client) as app_id:
+        yield app_id
 
 
-@pytest.fixture
-def drained(redis_client, stream_app):
-    """A running syslog drain of the app; yields its listener."""
+@contextlib.contextmanager
+def draining(redis_client, app_id: str):
+    """Run a syslog drain of the app; yield its listener."""
     listener = Listener()
-    drain = Drain(redis_client, stream_app, f"syslog://127.0.0.1:{listener.port}", policy=LOCAL,
+    drain = Drain(redis_client, app_id, f"syslog://127.0.0.1:{listener.port}", policy=LOCAL,
                   block=0.1)
     drain.start()
     wait_for(lambda: drain.read_position, what="the drain's start")
@@ -49,6 +50,13 @@ def drained(redis_client, stream_app):
     drain.stop()
     drain.join(5)
     listener.close()
+
+
+@pytest.fixture
+def drained(redis_client, stream_app):
+    """A running syslog drain of the app; yields its listener."""
+    with draining(redis_client, stream_app) as listener:
+        yield listener
 
 
 def stream_lines(redis_client, stream_app) -> list[applog.LogLine]:
@@ -81,14 +89,15 @@ def stack_image():
 
 @pytest.mark.docker
 def test_a_run_command_with_a_newline_and_its_output_stay_one_line(
-        api, user, redis_client, stream_app, drained, stack_image):
+        api, user, redis_client, stack_image):
     from api.models import App, Build
     from api.selectors import config_current
     from api.services.releases import release_create
     from api.tasks import oneoff_detached_task
 
-    assert api.post("/api/apps", {"name": stream_app}, format="json").status_code == 201
-    app = App.objects.get(name=stream_app)
+    name = f"sec{uuid.uuid4().hex[:8]}"
+    assert api.post("/api/apps", {"name": name}, format="json").status_code == 201
+    app = App.objects.get(name=name)
     build = Build.objects.create(app=app, status=Build.Status.SUCCEEDED, source_sha="1a2b3c4d",
                                  buildpack="python", process_types={"web": "true"},
                                  image=stack_image, creator=user, finished_at=timezone.now())
@@ -97,14 +106,15 @@ def test_a_run_command_with_a_newline_and_its_output_stay_one_line(
     from pier.runtime_config import runtime_backend
 
     runtime_backend().ensure_network()
-    # `pier run --detach $'printf ...\nSET x y'`: its output goes to the app's stream.
-    oneoff_detached_task(stream_app, f"{PRINTF}\nSET x y", 128, "run.1")
-    lines = stream_lines(redis_client, stream_app)
-    messages = [line.message for line in lines]
-    assert f"Starting process with command `{PRINTF}\\nSET x y`" in messages
-    assert ESCAPED in messages
-    assert not [m for m in messages if m.startswith("SET x y")]
-    assert_one_line_each(lines, drained)
+    with fresh_app(redis_client, str(app.id)) as app_id, draining(redis_client, app_id) as drained:
+        # `pier run --detach $'printf ...\nSET x y'`: its output goes to the app's stream.
+        oneoff_detached_task(app_id, f"{PRINTF}\nSET x y", 128, "run.1")
+        lines = stream_lines(redis_client, app_id)
+        messages = [line.message for line in lines]
+        assert f"Starting process with command `{PRINTF}\\nSET x y`" in messages
+        assert ESCAPED in messages
+        assert not [m for m in messages if m.startswith("SET x y")]
+        assert_one_line_each(lines, drained)
 
 
 @pytest.mark.docker
@@ -115,7 +125,8 @@ def test_app_output_from_a_container_is_escaped_in_the_stream_and_the_drain(
     shipper.start()
     container = client.containers.run(
         stack_image, ["/bin/sh", "-c", f"{PRINTF}; echo after; sleep 60"], detach=True,
-        labels={"pier.app": stream_app, "pier.process": "web", "pier.index": "1",
+        labels={"pier.app-id": stream_app, "pier.app": f"sec{stream_app[:8]}",
+                "pier.process": "web", "pier.index": "1",
                 "pier.release": "1", "pier.test": label})
     try:
         lines = wait_for(lambda: len(found := stream_lines(redis_client, stream_app)) >= 2
@@ -136,7 +147,7 @@ def test_router_and_event_lines_are_escaped_where_written(redis_client, stream_a
     writer.put([Line(stream_app, "router", "router", applog.now_timestamp(),
                      'at=info method=GET path="/\r\nSET x y" status=200')], None)
     assert writer.flush()
-    event_log(app=stream_app, message="Set FOO\nSET x y\x1b[2J", dyno="api")
+    event_log(app_id=stream_app, message="Set FOO\nSET x y\x1b[2J", dyno="api")
     assert [line.message for line in stream_lines(redis_client, stream_app)] == [
         'at=info method=GET path="/\\r\\nSET x y" status=200',
         "Set FOO\\nSET x y\\x1b[2J",
@@ -167,12 +178,16 @@ def test_the_cli_prints_no_escape_from_a_line_stored_before(
     from cli.context import Env
     from cli.main import cli
 
-    assert api.post("/api/apps", {"name": stream_app}, format="json").status_code == 201
+    from api.models import App
+
+    name = f"sec{stream_app[:8]}"
+    assert api.post("/api/apps", {"name": name}, format="json").status_code == 201
+    app_id = str(App.objects.get(name=name).id)
     # Stored raw, as Pier wrote lines before it escaped them.
-    redis_client.xadd(applog.stream_key(stream_app), {
+    redis_client.xadd(applog.stream_key(app_id), {
         "ts": applog.now_timestamp(), "source": "app", "dyno": "web.1",
         "line": "hi\x1b]0;pwned\x07\x1b[2J\rforged\x9b31m"})
-    result = CliRunner().invoke(cli, ["logs", "-a", stream_app], obj=Env(tty=tty), env={
+    result = CliRunner().invoke(cli, ["logs", "-a", name], obj=Env(tty=tty), env={
         "PIER_API_URL": live_server.url, "PIER_API_KEY": user.plaintext_token,
         "HOME": str(tmp_path)}, color=tty)
     assert result.exit_code == 0, result.output
