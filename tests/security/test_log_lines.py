@@ -175,10 +175,9 @@ def test_build_output_lines_are_escaped_in_the_stream_and_the_file(redis_client,
 def test_the_cli_prints_no_escape_from_a_line_stored_before(
         transactional_db, live_server, settings, redis_client, api, user, stream_app, tty,
         tmp_path):
+    from api.models import App
     from cli.context import Env
     from cli.main import cli
-
-    from api.models import App
 
     name = f"sec{stream_app[:8]}"
     assert api.post("/api/apps", {"name": name}, format="json").status_code == 201
