@@ -184,3 +184,12 @@ PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.
 PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.haproxy.Router")
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"
+
+# Login throttle (api/throttle.py): failed logins per account and per client address in a
+# window; X-Forwarded-For is believed only from these proxies (comma-separated CIDRs).
+PIER_LOGIN_MAX_ATTEMPTS = int(os.environ.get("PIER_LOGIN_MAX_ATTEMPTS", "10"))
+PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS = int(
+    os.environ.get("PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", "20")
+)
+PIER_LOGIN_WINDOW_SECONDS = int(os.environ.get("PIER_LOGIN_WINDOW_SECONDS", "900"))
+PIER_TRUSTED_PROXIES = os.environ.get("PIER_TRUSTED_PROXIES", "")
