@@ -18,7 +18,8 @@ from pier.redis import get_redis
 
 @cache
 def _trusted_networks(spec: str) -> tuple:
-    return tuple(ipaddress.ip_network(c.strip(), strict=False) for c in spec.split(",") if c.strip())
+    cidrs = [c.strip() for c in spec.split(",") if c.strip()]
+    return tuple(ipaddress.ip_network(c, strict=False) for c in cidrs)
 
 
 def _trusted(address: str) -> bool:
