@@ -50,6 +50,8 @@ REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}"
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
 PIER_MAX_PROCESSES = int(os.environ.get("PIER_MAX_PROCESSES", "200"))
 PIER_MAX_PROCESSES_PER_TYPE = int(os.environ.get("PIER_MAX_PROCESSES_PER_TYPE", "100"))
+# One-off processes (`pier run`, attached or detached) one user may have running at once.
+PIER_MAX_ONEOFFS_PER_USER = int(os.environ.get("PIER_MAX_ONEOFFS_PER_USER", "3"))
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", ".localhost"] + [
     h.strip() for h in os.environ.get("PIER_ALLOWED_HOSTS", "").split(",") if h.strip()
@@ -170,6 +172,10 @@ CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 # A queue of this platform's own, so two platforms sharing one Redis never take each
 # other's builds.
 CELERY_TASK_DEFAULT_QUEUE = f"pier-{PIER_PLATFORM_ID}"
+# Detached one-offs (`pier run --detach`) run for as long as their command does: on a queue
+# and worker pool of their own (the Procfile's `oneoff`), so they never hold up a push.
+PIER_ONEOFF_QUEUE = f"pier-{PIER_PLATFORM_ID}-oneoff"
+CELERY_TASK_ROUTES = {"api.oneoff_detached": {"queue": PIER_ONEOFF_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
