@@ -50,6 +50,14 @@ REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}"
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
 PIER_MAX_PROCESSES = int(os.environ.get("PIER_MAX_PROCESSES", "200"))
 PIER_MAX_PROCESSES_PER_TYPE = int(os.environ.get("PIER_MAX_PROCESSES_PER_TYPE", "100"))
+# Quotas (api/quotas.py): what one user, or one app, may take from a shared Pier.
+PIER_MAX_APPS_PER_USER = int(os.environ.get("PIER_MAX_APPS_PER_USER", "100"))
+PIER_MAX_PROCESSES_PER_USER = int(os.environ.get("PIER_MAX_PROCESSES_PER_USER", "50"))
+PIER_MAX_MEMORY_MB_PER_USER = int(os.environ.get("PIER_MAX_MEMORY_MB_PER_USER", "16384"))
+PIER_MAX_CONFIG_BYTES = int(os.environ.get("PIER_MAX_CONFIG_BYTES", str(32 * 1024)))
+PIER_MAX_REQUEST_KB = int(os.environ.get("PIER_MAX_REQUEST_KB", "1024"))
+PIER_MAX_PUSH_MB = int(os.environ.get("PIER_MAX_PUSH_MB", "500"))
+PIER_MAX_BUILD_LOG_MB = int(os.environ.get("PIER_MAX_BUILD_LOG_MB", "20"))
 # One-off processes (`pier run`, attached or detached) one user may have running at once.
 PIER_MAX_ONEOFFS_PER_USER = int(os.environ.get("PIER_MAX_ONEOFFS_PER_USER", "3"))
 
