@@ -8,7 +8,6 @@ containers of the stack run image.
 import time
 from contextlib import ExitStack
 
-import docker
 import httpx
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -16,24 +15,15 @@ from django.conf import settings as django_settings
 
 from api.models import App, Build
 from api.services.apps import app_create
-from builds.engine import ensure_stack_images
 from builds.tasks import build_run_task
 from pier.celery import app as celery_app
 from pier.redis import celery_broker_url
 
+# The stack images and a Docker client, as the build tests get them.
+from tests.integration.builds.conftest import docker_client, stack  # noqa: F401
+
 IMAGE = "pier/stack-run:latest"
-pytestmark = pytest.mark.docker
-
-
-@pytest.fixture
-def docker_client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine here"
-        pytest.skip(f"Docker Engine not available: {e}")
-    ensure_stack_images(progress=lambda line: None)
-    return client
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("stack")]
 
 
 @pytest.fixture
@@ -50,10 +40,10 @@ def workers(redis_url, redis_client):
     """A build worker and a one-off worker, both real Celery workers on the test's Redis."""
     celery_app.conf.broker_url = celery_broker_url(redis_url)
     celery_app.close()  # drop connections made with any earlier broker URL
-    with ExitStack() as stack:
+    with ExitStack() as started:
         for name, queue in (("build", django_settings.CELERY_TASK_DEFAULT_QUEUE),
                             ("oneoff", django_settings.PIER_ONEOFF_QUEUE)):
-            stack.enter_context(start_worker(
+            started.enter_context(start_worker(
                 celery_app, pool="threads", concurrency=2, perform_ping_check=False,
                 queues=[queue], hostname=f"{name}@sec-access-test", shutdown_timeout=30,
             ))
@@ -84,7 +74,7 @@ def _run(base: str, token: str, command: str, attach: bool = False) -> httpx.Res
 
 
 def test_detached_sleepers_never_hold_up_a_build(
-    docker_client, asgi_server, sleeper_app, user, workers, settings
+    docker_client, asgi_server, sleeper_app, user, workers, settings  # noqa: F811
 ):
     settings.PIER_MAX_ONEOFFS_PER_USER = 2
     dynos = []
