@@ -28,3 +28,12 @@ class Conflict(PierError):
 class Forbidden(PierError):
     status = 403
     id = "forbidden"
+
+
+class RateLimited(PierError):
+    status = 429
+    id = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after

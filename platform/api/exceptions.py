@@ -34,7 +34,10 @@ def _message(detail) -> str:
 
 def exception_handler(exc, context):
     if isinstance(exc, PierError):
-        return Response({"id": exc.id, "message": exc.message}, status=exc.status)
+        response = Response({"id": exc.id, "message": exc.message}, status=exc.status)
+        if getattr(exc, "retry_after", None):
+            response["Retry-After"] = str(exc.retry_after)
+        return response
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

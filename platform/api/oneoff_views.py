@@ -29,7 +29,7 @@ def prepare_for_token(token: str, app_name: str, body: dict):
     if user is None:
         return None
     app = app_get(user=user, name=app_name)
-    return oneoff_prepare(app=app, command=body.get("command"), size=body.get("size"))
+    return oneoff_prepare(app=app, user=user, command=body.get("command"), size=body.get("size"))
 
 
 # Bearer tokens only (no session cookie is accepted here), so CSRF cannot apply.

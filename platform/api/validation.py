@@ -1,5 +1,6 @@
 """Pure checks of user input: names, config keys, hostnames, dyno sizes."""
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -70,10 +71,25 @@ def validate_config_vars(changes: dict) -> dict:
 
 def validate_hostname(hostname: str) -> str:
     host = (hostname or "").strip().lower().rstrip(".")
+    if _is_ip_literal(host):
+        raise Invalid(
+            f"{hostname!r} is an IP address: a domain must be a hostname like www.example.com, "
+            "pointed at this Pier's router by DNS"
+        )
     labels = host.split(".")
     if len(host) > 253 or len(labels) < 2 or not all(HOSTNAME_LABEL_RE.match(p) for p in labels):
         raise Invalid(f"invalid domain {hostname!r}: use a hostname like www.example.com")
     return host
+
+
+def _is_ip_literal(host: str) -> bool:
+    """Tell whether host is an IPv4/IPv6 address, bracketed or not (or a numeric-only name,
+    which resolvers also read as IPv4, like 2130706433 or 127.1)."""
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return True
+    except ValueError:
+        return bool(host) and host.rsplit(".", 1)[-1].isdigit()
 
 
 def validate_size(size: str) -> DynoSize:

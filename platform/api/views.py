@@ -5,7 +5,6 @@ from django.http import HttpResponse
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from api import selectors, serializers
@@ -20,6 +19,7 @@ from api.services import (
     releases,
     tokens,
 )
+from api.throttle import client_address
 from builds.logstream import read_file
 from builds.paths import build_output_path
 
@@ -49,20 +49,16 @@ class HealthView(APIView):
         return Response({"status": "ok"})
 
 
-class LoginThrottle(AnonRateThrottle):
-    rate = "20/min"
-
-
 class LoginView(APIView):
     permission_classes = [AllowAny]
     authentication_classes = []
-    throttle_classes = [LoginThrottle]
 
     def post(self, request):
         body = _body(request)
         token, plaintext = tokens.login_token_create(
             email=body.get("email", ""),
             password=body.get("password", ""),
+            address=client_address(request.META),
             name=body.get("name") or "pier login",
         )
         return Response({"token": plaintext, "email": token.user.email}, status=201)

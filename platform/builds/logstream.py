@@ -1,6 +1,6 @@
 """A build's output: kept in a file for later, and streamed live through a Redis stream."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import redis
@@ -38,6 +38,28 @@ class BuildLogWriter:
         self.file.close()
         self.client.xadd(self.key, {"end": status}, maxlen=STREAM_MAXLEN, approximate=True)
         self.client.expire(self.key, STREAM_TTL_SECONDS)
+
+
+class CappedOutput:
+    """Pass lines on until max_bytes of them; then one note line, and drop the rest.
+
+    A build prints what its buildpacks print: without a cap one build could fill the disk.
+    """
+
+    def __init__(self, write: Callable[[str], None], max_bytes: int):
+        self.write_line, self.left, self.truncated = write, max_bytes, False
+
+    def write(self, line: str) -> None:
+        if self.truncated:
+            return
+        self.left -= len(line.encode("utf-8", "replace")) + 1
+        if self.left >= 0:
+            self.write_line(line)
+            return
+        self.truncated = True
+        self.write_line(
+            " !     The rest of this build's output is left out: it passed PIER_MAX_BUILD_LOG_MB."
+        )
 
 
 def follow(client: redis.Redis, build_id: str, block_ms: int = 5000) -> Iterator[str | None]:

@@ -20,7 +20,7 @@ from api.selectors import config_current
 from api.services.releases import release_create
 from builds import images
 from builds.appjson import app_json, app_json_formation, app_json_healthcheck
-from builds.logstream import BuildLogWriter
+from builds.logstream import BuildLogWriter, CappedOutput
 from builds.paths import build_dir, build_output_path
 from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
@@ -126,7 +126,8 @@ def build_run(*, build_id) -> Build:
     )
     status = Build.Status.FAILED
     try:
-        _build_and_release(build=build, out=writer.write)
+        output = CappedOutput(writer.write, settings.PIER_MAX_BUILD_LOG_MB * 2**20)
+        _build_and_release(build=build, out=output.write)
         status = Build.Status.SUCCEEDED
     except images.BuildFailed as e:
         writer.write(f" !     {e}")

@@ -54,6 +54,16 @@ PIER_OUTBOUND_ALLOW = os.environ.get("PIER_OUTBOUND_ALLOW", "")
 PIER_ACCESS_RECHECK = float(os.environ.get("PIER_ACCESS_RECHECK", "2"))
 PIER_MAX_PROCESSES = int(os.environ.get("PIER_MAX_PROCESSES", "200"))
 PIER_MAX_PROCESSES_PER_TYPE = int(os.environ.get("PIER_MAX_PROCESSES_PER_TYPE", "100"))
+# Quotas (api/quotas.py): what one user, or one app, may take from a shared Pier.
+PIER_MAX_APPS_PER_USER = int(os.environ.get("PIER_MAX_APPS_PER_USER", "100"))
+PIER_MAX_PROCESSES_PER_USER = int(os.environ.get("PIER_MAX_PROCESSES_PER_USER", "50"))
+PIER_MAX_MEMORY_MB_PER_USER = int(os.environ.get("PIER_MAX_MEMORY_MB_PER_USER", "16384"))
+PIER_MAX_CONFIG_BYTES = int(os.environ.get("PIER_MAX_CONFIG_BYTES", str(32 * 1024)))
+PIER_MAX_REQUEST_KB = int(os.environ.get("PIER_MAX_REQUEST_KB", "1024"))
+PIER_MAX_PUSH_MB = int(os.environ.get("PIER_MAX_PUSH_MB", "500"))
+PIER_MAX_BUILD_LOG_MB = int(os.environ.get("PIER_MAX_BUILD_LOG_MB", "20"))
+# One-off processes (`pier run`, attached or detached) one user may have running at once.
+PIER_MAX_ONEOFFS_PER_USER = int(os.environ.get("PIER_MAX_ONEOFFS_PER_USER", "3"))
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", ".localhost"] + [
     h.strip() for h in os.environ.get("PIER_ALLOWED_HOSTS", "").split(",") if h.strip()
@@ -174,6 +184,10 @@ CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
 # A queue of this platform's own, so two platforms sharing one Redis never take each
 # other's builds.
 CELERY_TASK_DEFAULT_QUEUE = f"pier-{PIER_PLATFORM_ID}"
+# Detached one-offs (`pier run --detach`) run for as long as their command does: on a queue
+# and worker pool of their own (the Procfile's `oneoff`), so they never hold up a push.
+PIER_ONEOFF_QUEUE = f"pier-{PIER_PLATFORM_ID}-oneoff"
+CELERY_TASK_ROUTES = {"api.oneoff_detached": {"queue": PIER_ONEOFF_QUEUE}}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -190,3 +204,12 @@ PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.haproxy.Router")
 PIER_UNSAFE_NO_ISOLATION = _env_bool("PIER_UNSAFE_NO_ISOLATION")
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"
+
+# Login throttle (api/throttle.py): failed logins per account and per client address in a
+# window; X-Forwarded-For is believed only from these proxies (comma-separated CIDRs).
+PIER_LOGIN_MAX_ATTEMPTS = int(os.environ.get("PIER_LOGIN_MAX_ATTEMPTS", "10"))
+PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS = int(
+    os.environ.get("PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", "20")
+)
+PIER_LOGIN_WINDOW_SECONDS = int(os.environ.get("PIER_LOGIN_WINDOW_SECONDS", "900"))
+PIER_TRUSTED_PROXIES = os.environ.get("PIER_TRUSTED_PROXIES", "")

@@ -90,5 +90,6 @@ def screenshot(page):
 
 
 @pytest.fixture(autouse=True)
-def _builds_dir(settings, tmp_path):
+def _builds_dir(settings, tmp_path, redis_client):
+    # redis_client: logging in counts failed attempts in Redis (api/throttle.py).
     settings.PIER_BUILDS_DIR = tmp_path / "builds"

@@ -18,6 +18,7 @@ from api import dyno_status
 from api.errors import Conflict, Forbidden, Invalid
 from api.models import App, Config
 from api.nudge import runtime_nudge_on_commit
+from api.quotas import apps_quota_check, owner_lock
 from api.selectors import app_get
 from api.services.releases import release_create
 from api.validation import validate_app_name
@@ -57,6 +58,8 @@ def app_create(*, user, name: str | None = None) -> App:
     validate_app_name(name)
     if App.objects.filter(name=name).exists():
         raise Conflict(f"app name {name!r} is already taken: choose another")
+    owner_lock(user=user)
+    apps_quota_check(user=user)
     try:
         with transaction.atomic():
             app = App.objects.create(name=name, owner=user)

@@ -1,6 +1,7 @@
 from django.db import transaction
 
 from api.models import App, Config, Release
+from api.quotas import config_size_check
 from api.selectors import config_current, release_current
 from api.services.releases import release_create
 from api.validation import validate_config_vars
@@ -30,6 +31,7 @@ def config_update(*, app: App, changes: dict, user) -> dict[str, str]:
                 updated[key] = value
         if updated == current:
             return current
+        config_size_check(app=app, values=updated)
         set_keys = sorted(k for k, v in changes.items() if v is not None and current.get(k) != v)
         unset_keys = sorted(k for k, v in changes.items() if v is None and k in current)
         config = Config.objects.create(app=app, values=updated, creator=user)

@@ -6,6 +6,7 @@ from django.utils import timezone
 from api.errors import Invalid
 from api.models import App, Formation
 from api.nudge import runtime_nudge_on_commit
+from api.quotas import formation_quota_check, owner_lock
 from api.selectors import process_types_current
 from api.validation import validate_quantity, validate_size
 from logs.events import event_log
@@ -20,9 +21,11 @@ def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formati
         raise Invalid(f"{app.name} has no process types yet: deploy it with `git push pier main`")
     with transaction.atomic():
         App.objects.select_for_update().filter(pk=app.pk).first()
+        owner_lock(user=app.owner)
         for update in updates:
             _formation_apply(app=app, update=update, known=known)
         _host_limit_check()
+        formation_quota_check(owner=app.owner)
         rows = list(app.formation.filter(type__in=known))
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
         who = f" by {user.email}" if user else ""

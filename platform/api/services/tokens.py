@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from api.errors import Conflict, Invalid, NotFound
 from api.models import ApiToken
+from api.throttle import login_failed, login_throttle_check
 
 TOKEN_PREFIX = "pier_"
 
@@ -44,9 +45,12 @@ def user_create(*, email: str, password: str | None = None):
     return User.objects.create_user(username=email, email=email, password=password)
 
 
-def login_token_create(*, email: str, password: str, name: str = "pier login"):
-    """Exchange an email and password for a new API token."""
-    user = authenticate(username=(email or "").strip().lower(), password=password or "")
+def login_token_create(*, email: str, password: str, address: str, name: str = "pier login"):
+    """Exchange an email and password for a new API token, unless guessing is throttled."""
+    email = (email or "").strip().lower() if isinstance(email, str) else ""
+    login_throttle_check(account=email, address=address)
+    user = authenticate(username=email, password=password or "")
     if user is None:
+        login_failed(account=email, address=address)
         raise Invalid("wrong email or password")
     return token_create(user=user, name=name)

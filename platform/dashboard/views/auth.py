@@ -4,6 +4,9 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
 from django.urls import reverse_lazy
 
+from api.errors import RateLimited
+from api.throttle import client_address, login_failed, login_throttle_check
+
 
 class EmailAuthenticationForm(AuthenticationForm):
     """Accept the email in any case: Pier stores user names (emails) in lowercase."""
@@ -28,6 +31,25 @@ class LoginView(auth_views.LoginView):
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
     next_page = reverse_lazy("dashboard:apps")
+
+    def post(self, request, *args, **kwargs):
+        """Refuse while guessing is throttled: before the password is even checked."""
+        try:
+            login_throttle_check(account=self._account(), address=client_address(request.META))
+        except RateLimited as e:
+            context = self.get_context_data(form=self.get_form_class()(request),
+                                            throttled=e.message)
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = str(e.retry_after)
+            return response
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form):
+        login_failed(account=self._account(), address=client_address(self.request.META))
+        return super().form_invalid(form)
+
+    def _account(self) -> str:
+        return self.request.POST.get("username", "").strip().lower()
 
 
 class LogoutView(auth_views.LogoutView):

@@ -45,7 +45,7 @@ def test_create_token_shows_it_once(api):
     assert other.get("/api/account").json()["email"] == "owner@example.com"
 
 
-def test_login_with_password_returns_a_working_token(user):
+def test_login_with_password_returns_a_working_token(user, redis_client):
     client = APIClient()
     response = client.post(
         "/api/login", {"email": "OWNER@example.com", "password": "correct-horse-9"}, format="json"
@@ -55,7 +55,7 @@ def test_login_with_password_returns_a_working_token(user):
     assert client.get("/api/account").status_code == 200
 
 
-def test_login_with_wrong_password_is_refused(user):
+def test_login_with_wrong_password_is_refused(user, redis_client):
     response = APIClient().post(
         "/api/login", {"email": "owner@example.com", "password": "wrong"}, format="json"
     )

@@ -165,7 +165,7 @@ def test_collaborator_sees_the_app_but_outsiders_do_not(pier, make_user):
     assert "not found" in denied.stderr
 
 
-def test_login_whoami_logout(pier, pier_server, owner, make_user):
+def test_login_whoami_logout(pier, pier_server, owner, make_user, redis_client):
     make_user("pw@example.com", password="s3cret-pass")
     no_key = {"PIER_API_KEY": None, "PIER_API_URL": None}
     result = pier(

@@ -12,7 +12,7 @@ def test_anonymous_user_is_sent_to_login_with_next(client, app):
     assert response["Location"] == "/login?next=/apps/shop/settings%3Freveal%3D1"
 
 
-def test_login_returns_to_the_page_asked_for(client, user):
+def test_login_returns_to_the_page_asked_for(client, user, redis_client):
     response = client.post(
         "/login?next=/apps/shop/settings",
         {
@@ -24,12 +24,12 @@ def test_login_returns_to_the_page_asked_for(client, user):
     assert response.status_code == 302 and response["Location"] == "/apps/shop/settings"
 
 
-def test_login_without_next_goes_to_the_apps(client, user):
+def test_login_without_next_goes_to_the_apps(client, user, redis_client):
     response = client.post("/login", {"username": user.email, "password": "correct-horse-9"})
     assert response.status_code == 302 and response["Location"] == "/"
 
 
-def test_login_never_redirects_off_site(client, user):
+def test_login_never_redirects_off_site(client, user, redis_client):
     response = client.post(
         "/login",
         {"username": user.email, "password": "correct-horse-9", "next": "https://evil.example/"},
@@ -37,7 +37,7 @@ def test_login_never_redirects_off_site(client, user):
     assert response["Location"] == "/"
 
 
-def test_wrong_password_shows_an_error(client, user):
+def test_wrong_password_shows_an_error(client, user, redis_client):
     response = client.post("/login", {"username": user.email, "password": "nope"})
     assert response.status_code == 200
     assert "Wrong email or password." in response.content.decode()
