@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from api.errors import Conflict
+from api.errors import Conflict, PierError
 from api.models import App, Build, Release
 from api.selectors import config_current
 from api.services.releases import release_create
@@ -134,6 +134,9 @@ def build_run(*, build_id) -> Build:
         writer.write(
             " !     Push rejected, failed to compile the app. The running release is unchanged."
         )
+    except PierError as e:  # the release was refused, e.g. app.json's formation past a quota
+        writer.write(f" !     {e.message}")
+        writer.write(" !     Push rejected. The running release is unchanged.")
     except BuildAborted as e:
         writer.write(f" !     {e}")
     except Exception:

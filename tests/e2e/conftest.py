@@ -133,6 +133,7 @@ def platform(tmp_path_factory):
         "PIER_ROUTER_PORT": str(router_port),
         "WEB_CONCURRENCY": "1",
         "PIER_BUILD_CONCURRENCY": "1",
+        "PIER_ONEOFF_CONCURRENCY": "1",
         # The drain tests listen on 127.0.0.1, which drains may reach only when allowed.
         "PIER_OUTBOUND_ALLOW": "127.0.0.0/8",
     }

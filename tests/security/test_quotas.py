@@ -61,6 +61,25 @@ def test_memory_per_user_counts_sizes(api, two_apps, settings):
     assert Formation.objects.get(app__name="second", type="web").size == "standard"
 
 
+def test_app_json_formation_counts_against_the_quota(api, user, settings):
+    from api.errors import Invalid
+    from api.selectors import config_current
+    from api.services.releases import release_create
+
+    settings.PIER_MAX_PROCESSES_PER_USER = 3
+    api.post("/api/apps", {"name": "greedy"}, format="json")
+    app = App.objects.get(name="greedy")
+    build = Build.objects.create(
+        app=app, status=Build.Status.SUCCEEDED, source_sha="1a2b3c4d", creator=user,
+        process_types={"web": "gunicorn app:app"}, image="pier/greedy:1",
+        formation_defaults={"web": {"quantity": 4}})
+    with pytest.raises(Invalid, match="PIER_MAX_PROCESSES_PER_USER"):
+        release_create(app=app, build=build, config=config_current(app=app),
+                       description="Deploy", user=user)
+    assert not Formation.objects.filter(app=app).exists()  # nothing saved
+    assert app.releases.count() == 1  # v1 only: the deploy made no release
+
+
 def test_config_vars_are_bounded_per_app(api, settings):
     api.post("/api/apps", {"name": "cfg"}, format="json")
     big = "x" * 20_000  # under the per-value limit, but two of them pass 32 kB

@@ -6,6 +6,7 @@ from django.db.models import Max
 from api.errors import Invalid, NotFound
 from api.models import App, Build, Config, Formation, Release
 from api.nudge import runtime_nudge_on_commit
+from api.quotas import formation_quota_check, owner_lock
 from api.validation import DEFAULT_DYNO_SIZE
 from logs.events import event_log
 
@@ -58,6 +59,8 @@ def _formation_sync(*, app: App, build: Build) -> None:
     """
     existing = set(app.formation.values_list("type", flat=True))
     first_deploy = not existing
+    if first_deploy:
+        owner_lock(user=app.owner)
     for ptype in build.process_types:
         if ptype in existing:
             continue
@@ -65,6 +68,9 @@ def _formation_sync(*, app: App, build: Build) -> None:
         quantity = wanted.get("quantity", 1 if first_deploy and ptype == "web" else 0)
         size = wanted.get("size", DEFAULT_DYNO_SIZE)
         Formation.objects.create(app=app, type=ptype, quantity=quantity, size=size)
+    if first_deploy:
+        # app.json's formation counts against the owner's quotas like a `ps:scale`.
+        formation_quota_check(owner=app.owner)
 
 
 def release_get(*, app: App, version) -> Release:
