@@ -403,7 +403,7 @@ class Reconciler:
     def _route(self, app: DesiredApp, upstreams: list[str]) -> Route:
         hosts = (f"{app.name}.{self.domain}", *app.domains)
         return Route(app=app.name, hosts=hosts, upstreams=tuple(upstreams),
-                     maintenance=app.maintenance)
+                     maintenance=app.maintenance, certificate=app.certificate)
 
     # -- bookkeeping ------------------------------------------------------------
 
