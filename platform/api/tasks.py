@@ -3,6 +3,7 @@ from django.conf import settings
 
 from api.desired import desired_app
 from api.models import App
+from api.services import certs
 from api.services.oneoff import oneoff_run
 from pier.redis import get_redis
 from runtime import applog
@@ -33,3 +34,15 @@ def oneoff_detached_task(app_name: str, command: str, memory_mb: int, dyno: str)
     if pending:
         output(b"\n")
     return code
+
+
+@shared_task(name="api.certs_issue")
+def certs_issue_task(certificate_id: int) -> None:
+    """One ACME order for an app's certificate (queued by certs:auto:enable and renewals)."""
+    certs.certificate_issue(certificate_id=certificate_id)
+
+
+@shared_task(name="api.certs_renew")
+def certs_renew_task() -> int:
+    """Periodic (Celery beat): queue the ACME orders due, note expired certificates."""
+    return certs.certificates_renew_due()
