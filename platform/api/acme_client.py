@@ -50,6 +50,8 @@ def order_certificate(
         tokens = []
         try:
             for authz in order.authorizations:
+                if authz.body.status == messages.STATUS_VALID:
+                    continue  # validated recently: CAs reuse an authorization for a while
                 challenge = _http01(authz)
                 response, validation = challenge.response_and_validation(key)
                 token = challenge.chall.encode("token")
