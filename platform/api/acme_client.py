@@ -17,6 +17,7 @@ from acme import challenges, client, crypto_util, errors, messages
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 USER_AGENT = "pier-acme"
+NONCE_ATTEMPTS = 3
 
 
 class AcmeFailed(Exception):
@@ -43,6 +44,20 @@ def order_certificate(
     """Order a certificate for ``domains``; return its full chain as PEM."""
     key = account_key(key_file)
     net = client.ClientNetwork(key, user_agent=USER_AGENT, verify_ssl=ca_bundle or True)
+    for attempt in range(NONCE_ATTEMPTS):
+        try:
+            return _order(net, key, directory, email, domains, cert_key_pem, publish, withdraw,
+                          timeout)
+        except messages.Error as e:
+            # CAs may reject any nonce (RFC 8555 6.5); the library retries a request once,
+            # and a second rejection in a row ends up here: start the order again.
+            if e.code != "badNonce" or attempt == NONCE_ATTEMPTS - 1:
+                raise AcmeFailed(f"{directory}: {e.detail or e.typ}") from e
+    raise AssertionError("unreachable")
+
+
+def _order(net, key, directory, email, domains, cert_key_pem, publish, withdraw,
+           timeout) -> str:
     try:
         acme = client.ClientV2(client.ClientV2.get_directory(directory, net), net=net)
         _register(acme, net, email)
@@ -65,8 +80,6 @@ def order_certificate(
                 withdraw(token)
     except errors.ValidationError as e:
         raise AcmeFailed(_validation_errors(e)) from e
-    except messages.Error as e:
-        raise AcmeFailed(f"{directory}: {e.detail or e.typ}") from e
     except (errors.Error, OSError) as e:  # requests' errors are OSErrors
         raise AcmeFailed(f"{directory}: {e}") from e
 
