@@ -12,6 +12,7 @@ from cli.commands import (
     apps,
     auth,
     builds,
+    certs,
     config,
     domains,
     drains,
@@ -23,7 +24,7 @@ from cli.commands import (
 from cli.context import Env
 from cli.errors import CliError
 
-TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, access)
+TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access)
 
 
 def report(error: CliError) -> None:

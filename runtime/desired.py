@@ -101,6 +101,7 @@ class DesiredApp:
     maintenance: bool = False
     healthcheck: HealthCheck = HealthCheck()
     stop_grace: float = 30.0  # seconds between SIGTERM and SIGKILL
+    certificate: str = ""  # PEM chain + key for HTTPS on its hosts; empty: the default one
 
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):

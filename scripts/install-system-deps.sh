@@ -17,10 +17,12 @@ have dockerd || need+=(docker.io)
 have debootstrap || need+=(debootstrap)
 # The router (runtime/router/haproxy.py; see bench/results/router.json for why not Caddy).
 [ -x /usr/sbin/haproxy ] || have haproxy || need+=(haproxy)
-# The test suite also drives a real browser, and busybox makes its tiny app images.
+# The test suite also drives a real browser, busybox makes its tiny app images, and Pebble
+# is the certificate authority of the HTTPS tests.
 if [ "${PIER_TEST_DEPS:-0}" = 1 ]; then
     [ -x /usr/bin/chromium ] || need+=(chromium)
     [ -x /bin/busybox ] || need+=(busybox-static)
+    have pebble || need+=(pebble)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

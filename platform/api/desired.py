@@ -1,6 +1,6 @@
 """The desired state the runtime converges to, read from the database as plain dataclasses."""
 
-from api.models import App, Release
+from api.models import App, Certificate, Release
 from api.validation import DYNO_SIZES
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
 
@@ -49,16 +49,24 @@ def desired_app(*, app: App) -> DesiredApp | None:
         domains=tuple(app.domains.values_list("hostname", flat=True)),
         maintenance=app.maintenance,
         healthcheck=HealthCheck(**release.build.healthcheck),
+        certificate=_certificate(app),
     )
+
+
+def _certificate(app: App) -> str:
+    try:
+        return app.certificate.bundle
+    except Certificate.DoesNotExist:
+        return ""
 
 
 def desired_state() -> list[DesiredApp]:
     """Every app; one with no release to run is release 0, so its hosts still get a route."""
-    apps = App.objects.prefetch_related("formation", "domains")
+    apps = App.objects.prefetch_related("formation", "domains").select_related("certificate")
     return [
         desired_app(app=app)
         or DesiredApp(name=app.name, id=str(app.id), release=0, image="",
-                      maintenance=app.maintenance,
+                      maintenance=app.maintenance, certificate=_certificate(app),
                       domains=tuple(app.domains.values_list("hostname", flat=True)))
         for app in apps
     ]

@@ -159,3 +159,34 @@ class Drain(models.Model):
     class Meta:
         ordering = ["created_at"]
         constraints = [models.UniqueConstraint(fields=["app", "url"], name="unique_drain")]
+
+
+class Certificate(models.Model):
+    """The HTTPS certificate of an app's hosts: issued by ACME, or the user's own."""
+
+    class Source(models.TextChoices):
+        ACME = "acme"
+        MANUAL = "manual"
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        ISSUED = "issued"
+        FAILING = "failing"
+
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="certificate")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    chain_pem = models.TextField(blank=True)  # leaf first, then intermediates
+    key_pem = models.TextField(blank=True)
+    domains = models.JSONField(default=list)  # host names the certificate covers
+    issuer = models.CharField(max_length=500, blank=True)
+    not_after = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    failures = models.PositiveIntegerField(default=0)  # ACME attempts failed in a row
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    @property
+    def bundle(self) -> str:
+        """What the router serves: the chain, then the key ("" until there is one)."""
+        return self.chain_pem + self.key_pem if self.chain_pem and self.key_pem else ""

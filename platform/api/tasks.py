@@ -6,6 +6,7 @@ from docker.errors import DockerException
 from api.desired import desired_app
 from api.models import App
 from api.services.apps import PurgePending, app_purge
+from api.services import certs
 from api.services.oneoff import oneoff_run
 from pier.redis import get_redis
 from runtime import applog
@@ -50,3 +51,15 @@ def oneoff_detached_task(app_id: str, command: str, memory_mb: int, dyno: str) -
     if pending:
         output(b"\n")
     return code
+
+
+@shared_task(name="api.certs_issue")
+def certs_issue_task(certificate_id: int) -> None:
+    """One ACME order for an app's certificate (queued by certs:auto:enable and renewals)."""
+    certs.certificate_issue(certificate_id=certificate_id)
+
+
+@shared_task(name="api.certs_renew")
+def certs_renew_task() -> int:
+    """Periodic (Celery beat): queue the ACME orders due, note expired certificates."""
+    return certs.certificates_renew_due()

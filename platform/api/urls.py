@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import views
+from api import certs_views, views
 from api.oneoff_views import oneoff_create
 from logs.views import log_stream
 
@@ -32,6 +32,8 @@ urlpatterns = [
     path(f"{APP}/log-stream", log_stream, name="log-stream"),
     path(f"{APP}/domains", views.DomainListView.as_view(), name="domains"),
     path(f"{APP}/domains/<str:hostname>", views.DomainDetailView.as_view(), name="domain"),
+    path(f"{APP}/certs", certs_views.CertificateView.as_view(), name="certs"),
+    path(f"{APP}/certs/auto", certs_views.AcmView.as_view(), name="certs-auto"),
     path(f"{APP}/drains", views.DrainListView.as_view(), name="drains"),
     # <path:> because a drain URL arrives percent-encoded and Django decodes its slashes.
     path(f"{APP}/drains/<path:url>", views.DrainDetailView.as_view(), name="drain"),

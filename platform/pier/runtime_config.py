@@ -5,11 +5,15 @@ from django.conf import settings
 
 def router_options() -> dict:
     data = settings.PIER_DATA_DIR
-    return {
+    options = {
         "state_dir": str(data / "router"),
         "listen": f":{settings.PIER_ROUTER_PORT}",
         "access_log": str(data / "router-access.log"),
     }
+    # HTTPS (certificates through the runtime API) is the HAProxy router's alone.
+    if settings.PIER_ROUTER_HTTPS_PORT and settings.PIER_ROUTER.endswith(".haproxy.Router"):
+        options["https_listen"] = f":{settings.PIER_ROUTER_HTTPS_PORT}"
+    return options
 
 
 def router():

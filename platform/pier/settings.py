@@ -45,6 +45,15 @@ DEBUG = _env_bool("PIER_DEBUG")
 PIER_DOMAIN = os.environ.get("PIER_DOMAIN", "localhost")
 PIER_PORT = int(os.environ.get("PORT", "5000"))
 PIER_ROUTER_PORT = int(os.environ.get("PIER_ROUTER_PORT", "8080"))
+# HTTPS on the router; 0 turns it off.
+PIER_ROUTER_HTTPS_PORT = int(os.environ.get("PIER_ROUTER_HTTPS_PORT", "8443"))
+# Automated Certificate Management: the ACME (RFC 8555) directory, the account's contact
+# email, and a CA file to trust for the directory's own TLS (a test CA such as Pebble's;
+# never the bundle build containers get).
+PIER_ACME_DIRECTORY = os.environ.get(
+    "PIER_ACME_DIRECTORY", "https://acme-v02.api.letsencrypt.org/directory")
+PIER_ACME_EMAIL = os.environ.get("PIER_ACME_EMAIL", "")
+PIER_ACME_CA_BUNDLE = os.environ.get("PIER_ACME_CA_BUNDLE", "")
 PIER_API_URL = os.environ.get("PIER_API_URL", f"http://127.0.0.1:{PIER_PORT}")
 REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}")
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
@@ -194,6 +203,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
+# The worker runs Celery beat too (Procfile): certificate renewals are checked hourly.
+CELERY_BEAT_SCHEDULE = {
+    "certs-renew": {"task": "api.certs_renew", "schedule": 3600.0},
+}
 
 PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
 PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))

@@ -20,6 +20,7 @@ class Route:
     upstreams: tuple[str, ...] = ()  # "ip:port"
     maintenance: bool = False
     name: str = ""  # the app's name, for the pages people read; the id when not given
+    certificate: str = ""  # PEM: certificate chain then private key, served over HTTPS
 
     def __post_init__(self) -> None:
         # Accept lists from callers but keep the value hashable and comparable.
@@ -35,6 +36,13 @@ class BaseRouter:
         Hosts not in any route get a 404 "no such app" page.
         """
         raise NotImplementedError("a router must provide apply(routes)")
+
+    def add_challenge(self, token: str, key_authorization: str) -> None:
+        """Answer ``GET /.well-known/acme-challenge/<token>`` with ``key_authorization``."""
+        raise NotImplementedError("this router cannot answer ACME challenges")
+
+    def remove_challenge(self, token: str) -> None:
+        raise NotImplementedError("this router cannot answer ACME challenges")
 
     def start(self, wait: float = 10.0, **popen: Any) -> subprocess.Popen:
         """Run the router in the background and return once it takes tables (tests, benches)."""

@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
+from runtime.router import haproxy_tls
 from runtime.router.base import BaseRouter, Route
 from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, no_web
 
@@ -124,8 +125,13 @@ def _return(status: int, page: str, paths: Paths, kind: str = "file") -> str:
 def render_config(
     routes: list[Route], slots: dict[str, int], paths: Paths, *,
     listen: str = ":8080", response_timeout: float = 30.0, tunnel: float = TUNNEL_SECONDS,
+    https_listen: str = "",
 ) -> str:
-    """Return the complete haproxy.cfg for the shape of ``routes`` (not their upstreams)."""
+    """Return the complete haproxy.cfg for the shape of ``routes`` (not their upstreams).
+
+    With ``https_listen``, HTTPS is served there too (see :mod:`runtime.router.haproxy_tls`).
+    """
+    tls = haproxy_tls.TlsPaths(paths.state_dir)
     error_pages = "\n".join(
         f"    http-error status {status} content-type \"text/html; charset=utf-8\" "
         f"file {paths.pages / 'app-error.html'} hdr Cache-Control no-store"
@@ -146,6 +152,7 @@ def render_config(
         # may live, and only workers older than ten reloads are stopped sooner.
         f"    hard-stop-after {tunnel:g}s",
         "    mworker-max-reloads 10",
+        *(haproxy_tls.global_lines() if https_listen else []),
         "",
         "defaults",
         "    mode http",
@@ -168,6 +175,7 @@ def render_config(
         "",
         "frontend pier",
         f"    bind {listen}",
+        *([haproxy_tls.bind_line(tls, https_listen)] if https_listen else []),
         # Only the frontend logs (one JSON line per request); HAProxy's own notices go to
         # stderr, so the access log holds nothing else.
         "    log stdout format raw local0 info",
@@ -176,11 +184,13 @@ def render_config(
         "    http-request set-header X-Request-Id %[uuid]"
         " unless { req.hdr(X-Request-Id) -m found }",
         "    http-request set-var(txn.rid) req.hdr(X-Request-Id)",
-        "    http-request set-header X-Forwarded-Proto http",
+        "    http-request set-header X-Forwarded-Proto https if { ssl_fc }",
+        "    http-request set-header X-Forwarded-Proto http unless { ssl_fc }",
         "    http-request set-header X-Forwarded-Port %[dst_port]",
         # A process that closed the connection may have acted on the request: only
         # idempotent requests are sent again.
         "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
+        *haproxy_tls.frontend_lines(tls),
         "    " + _return(404, "no-such-app.html", paths) + " unless { var(txn.app) -m found }",
         "    use_backend app_%[var(txn.app)]",
     ]
@@ -272,8 +282,11 @@ class Router(BaseRouter):
         access_log: str = "stdout",
         response_timeout: float = 30.0,
         reload_timeout: float = 10.0,
+        https_listen: str = "",
     ) -> None:
         self.paths = Paths(Path(state_dir))
+        self.tls = haproxy_tls.TlsPaths(Path(state_dir))
+        self.https_listen = https_listen
         self.listen = listen
         self.access_log = access_log
         self.response_timeout = response_timeout
@@ -298,10 +311,13 @@ class Router(BaseRouter):
             state = self._servers()
         if self._sync(routes, state):
             self._save_servers()
+        if self.https_listen:
+            self._certificates().sync({r.app: r.certificate for r in routes if r.certificate})
 
     def _config(self, routes: list[Route], slots: dict[str, int]) -> str:
         return render_config(routes, slots, self.paths, listen=self.listen,
-                             response_timeout=self.response_timeout)
+                             response_timeout=self.response_timeout,
+                             https_listen=self.https_listen)
 
     def _on_disk(self) -> tuple[str, str] | None:
         try:
@@ -342,10 +358,25 @@ class Router(BaseRouter):
                 if line and not line.startswith(("IP changed", "no need to change")):
                     raise RouterUnavailable(f"HAProxy refused a server change: {line}")
 
+    # -- HTTPS: certificates and ACME challenges, through the runtime API ------------------
+
+    def _api(self, command: str) -> str:
+        return runtime_api(self.paths.admin, command)
+
+    def _certificates(self) -> haproxy_tls.Certificates:
+        return haproxy_tls.Certificates(self.tls, self._api)
+
+    def add_challenge(self, token: str, key_authorization: str) -> None:
+        haproxy_tls.Challenges(self.tls, self._api).add(token, key_authorization)
+
+    def remove_challenge(self, token: str) -> None:
+        haproxy_tls.Challenges(self.tls, self._api).remove(token)
+
     # -- reloads ---------------------------------------------------------------------------
 
     def _reload(self, config: str, hosts: str) -> None:
         self._write_pages()
+        haproxy_tls.prepare(self.tls)
         self._save_servers()
         write_atomically(self.paths.hosts, hosts)
         candidate = self.paths.config.with_name(self.paths.config.name + ".new")
@@ -385,6 +416,7 @@ class Router(BaseRouter):
     def _prepare(self) -> list[str]:
         """Make sure there is a config to start from; return HAProxy's command line."""
         self._write_pages()
+        haproxy_tls.prepare(self.tls)
         if self._on_disk() is None:
             write_atomically(self.paths.hosts, "")
             write_atomically(self.paths.config, self._config([], {}))
@@ -416,7 +448,7 @@ class Router(BaseRouter):
         """Start :meth:`serve` in a child process and wait until HAProxy's API answers."""
         command = [sys.executable, "-m", "runtime.router.haproxy",
                    "--state-dir", str(self.paths.state_dir), "--listen", self.listen,
-                   "--access-log", self.access_log]
+                   "--access-log", self.access_log, "--https-listen", self.https_listen]
         process = subprocess.Popen(command, **popen)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -485,9 +517,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--listen", default=":8080")
     parser.add_argument("--access-log", default="stdout")
+    parser.add_argument("--https-listen", default="", help="e.g. :8443; empty: no HTTPS")
     args = parser.parse_args(argv)
-    return Router(state_dir=args.state_dir, listen=args.listen,
-                  access_log=args.access_log).serve()
+    return Router(state_dir=args.state_dir, listen=args.listen, access_log=args.access_log,
+                  https_listen=args.https_listen).serve()
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ class Command(BaseCommand):
     help = "Run the router (PIER_ROUTER); the runtime changes its routing table while it runs."
 
     def handle(self, *args, **options):
-        self.stdout.write(f"router: {settings.PIER_ROUTER} on :{settings.PIER_ROUTER_PORT}")
+        https = runtime_config.router_options().get("https_listen")
+        self.stdout.write(f"router: {settings.PIER_ROUTER} on :{settings.PIER_ROUTER_PORT}"
+                          + (f", HTTPS on {https}" if https else ""))
         self.stdout.flush()
         raise SystemExit(runtime_config.router().serve())

@@ -1,0 +1,248 @@
+"""HTTPS for the HAProxy router: certificate files, their crt-list, and ACME challenges.
+
+Certificates are installed, replaced and removed through HAProxy's runtime API (HAProxy
+2.2+: ``new ssl cert`` / ``set ssl cert`` / ``commit ssl cert`` / ``add ssl crt-list`` /
+``del ssl crt-list`` / ``del ssl cert``), so no reload happens and no connection drops. The
+same change is then written to disk (``certs/<app>.pem``, mode 0600, listed in
+``certs.list``), so a restarted or reloaded HAProxy starts with every certificate.
+
+HAProxy refuses a ``bind ... ssl`` without any certificate, and a client naming a host
+that has none needs one anyway: a self-signed default certificate is generated once.
+
+ACME HTTP-01 answers come from a map file (token -> key authorization) that the ACME client
+fills through ``add map`` / ``del map``; the frontend answers
+``/.well-known/acme-challenge/<token>`` from it for every host.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import fcntl
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.errors import RouterUnavailable
+
+# Mozilla's "intermediate" profile (TLS 1.2 with AEAD ciphers and forward secrecy, TLS 1.3).
+CIPHERS = ":".join([
+    "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384", "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
+])
+CIPHERSUITES = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256"
+CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
+Api = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class TlsPaths:
+    state_dir: Path
+
+    @property
+    def certs(self) -> Path:
+        return self.state_dir / "certs"
+
+    @property
+    def crt_list(self) -> Path:
+        return self.state_dir / "certs.list"
+
+    @property
+    def default_cert(self) -> Path:
+        return self.state_dir / "default-cert.pem"
+
+    @property
+    def challenges(self) -> Path:
+        return self.state_dir / "acme-challenges.map"
+
+    def cert(self, app: str) -> Path:
+        return self.certs / f"{app}.pem"
+
+
+def global_lines() -> list[str]:
+    return [
+        f"    ssl-default-bind-ciphers {CIPHERS}",
+        f"    ssl-default-bind-ciphersuites {CIPHERSUITES}",
+        "    ssl-default-bind-options prefer-client-ciphers no-sslv3 no-tlsv10 no-tlsv11"
+        " no-tls-tickets",
+    ]
+
+
+def bind_line(paths: TlsPaths, listen: str) -> str:
+    # The first certificate is the default one: what a client naming no known host gets.
+    return (f"    bind {listen} ssl crt {paths.default_cert} crt-list {paths.crt_list}"
+            " alpn h2,http/1.1")
+
+
+def frontend_lines(paths: TlsPaths) -> list[str]:
+    """Answer ACME HTTP-01 challenges for every host, before any app routing."""
+    return [
+        f"    http-request set-var(txn.acme) path,field(4,/),map_str({paths.challenges})"
+        f" if {{ path_beg {CHALLENGE_PREFIX} }}",
+        '    http-request return status 200 content-type text/plain lf-string'
+        ' "%[var(txn.acme)]" hdr Cache-Control no-store if { var(txn.acme) -m found }',
+    ]
+
+
+def prepare(paths: TlsPaths) -> None:
+    """Create what HAProxy needs to start an HTTPS listener: default cert, lists, map."""
+    paths.certs.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for path in (paths.crt_list, paths.challenges):
+        if not path.exists():
+            path.write_text("")
+    if not paths.default_cert.exists():
+        _write_secret(paths.default_cert, self_signed_pem("pier-default"))
+
+
+def self_signed_pem(name: str, days: int = 3650) -> str:
+    """Return a self-signed certificate and its key as one PEM bundle."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        # Key identifiers tell apart self-signed certificates that share a name.
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                       critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    return cert.public_bytes(serialization.Encoding.PEM).decode() + key_pem.decode()
+
+
+class Certificates:
+    """Keep HAProxy's certificates equal to one PEM bundle (chain + key) per app."""
+
+    def __init__(self, paths: TlsPaths, api: Api) -> None:
+        self.paths = paths
+        self.api = api  # sends one command to HAProxy's runtime API, returns its answer
+
+    def installed(self) -> dict[str, str]:
+        found = {}
+        for line in _read(self.paths.crt_list).splitlines():
+            path = Path(line.split()[0]) if line.strip() else None
+            if path and path.parent == self.paths.certs:
+                found[path.stem] = _read(path)
+        return found
+
+    def sync(self, wanted: dict[str, str]) -> None:
+        current = self.installed()
+        for app, pem in sorted(wanted.items()):
+            if current.get(app) != pem:
+                self._put(app, pem, new=app not in current)
+        for app in sorted(current.keys() - wanted.keys()):
+            self._delete(app)
+
+    def _put(self, app: str, pem: str, *, new: bool) -> None:
+        """Install or replace one certificate; the old one serves until the commit."""
+        path = self.paths.cert(app)
+        if new:
+            self._api(f"new ssl cert {path}", "New empty certificate store")
+        try:
+            self._api(f"set ssl cert {path} <<\n{pem.strip()}\n", "Transaction ")
+            self._api(f"commit ssl cert {path}", "Success!")
+        except RouterUnavailable:
+            _quietly(self.api, f"abort ssl cert {path}")
+            if new:
+                _quietly(self.api, f"del ssl cert {path}")
+            raise
+        if new:
+            self._api(f"add ssl crt-list {self.paths.crt_list} {path}", "Success!")
+        _write_secret(path, pem)
+        if new:
+            with _locked(self.paths.crt_list) as lines:
+                lines.append(str(path))
+
+    def _delete(self, app: str) -> None:
+        path = self.paths.cert(app)
+        self._api(f"del ssl crt-list {self.paths.crt_list} {path}", "deleted in crtlist")
+        self._api(f"del ssl cert {path}", "deleted!")
+        with _locked(self.paths.crt_list) as lines:
+            lines[:] = [line for line in lines if line.split()[0] != str(path)]
+        path.unlink(missing_ok=True)
+
+    def _api(self, command: str, success: str) -> str:
+        answer = self.api(command)
+        if success not in answer:
+            verb = command.split(" <<", 1)[0]
+            raise RouterUnavailable(f"HAProxy refused `{verb}`: {answer.strip()}")
+        return answer
+
+
+class Challenges:
+    """ACME HTTP-01 answers the router serves: token -> key authorization."""
+
+    def __init__(self, paths: TlsPaths, api: Api) -> None:
+        self.paths = paths
+        self.api = api  # sends one command to HAProxy's runtime API, returns its answer
+
+    def add(self, token: str, key_authorization: str) -> None:
+        _check_token(token)
+        _check_token(key_authorization.replace(".", ""))
+        with _locked(self.paths.challenges) as lines:
+            lines[:] = [line for line in lines if line.split()[0] != token]
+            lines.append(f"{token} {key_authorization}")
+        self.api(f"del map {self.paths.challenges} {token}")
+        answer = self.api(f"add map {self.paths.challenges} {token} {key_authorization}")
+        if answer.strip():
+            raise RouterUnavailable(f"HAProxy refused an ACME challenge: {answer.strip()}")
+
+    def remove(self, token: str) -> None:
+        _check_token(token)
+        with _locked(self.paths.challenges) as lines:
+            lines[:] = [line for line in lines if line.split()[0] != token]
+        _quietly(self.api, f"del map {self.paths.challenges} {token}")
+
+
+def _check_token(value: str) -> None:
+    # Tokens are base64url (RFC 8555 section 8.1): anything else could inject API commands.
+    if not value or not all(c.isalnum() or c in "-_" for c in value):
+        raise RouterUnavailable(f"not an ACME token: {value!r}")
+
+
+def _quietly(api: Api, command: str) -> None:
+    """Undo what may not have happened: an error here only means nothing to undo."""
+    with contextlib.suppress(RouterUnavailable):
+        api(command)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def _write_secret(path: Path, data: str) -> None:
+    """Write a key-bearing file atomically, readable by its owner only."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Edit a line file under an exclusive lock (the runtime and ACME orders share maps)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lines = [line for line in _read(path).splitlines() if line.strip()]
+        yield lines
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(f"{line}\n" for line in lines))
+        os.replace(tmp, path)
