@@ -5,8 +5,8 @@ from docker.errors import DockerException
 
 from api.desired import desired_app
 from api.models import App
-from api.services.apps import PurgePending, app_purge
 from api.services import certs
+from api.services.apps import PurgePending, app_purge
 from api.services.oneoff import oneoff_run
 from pier.redis import get_redis
 from runtime import applog
