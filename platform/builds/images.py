@@ -5,9 +5,9 @@ import logging
 import docker
 from docker.errors import APIError, ImageNotFound
 
-from builds.engine import BuildFailed, build_image
+from builds.engine import BuildFailed, BuildLimits, build_image
 
-__all__ = ["BuildFailed", "build_image", "prune"]
+__all__ = ["BuildFailed", "BuildLimits", "build_image", "prune"]
 log = logging.getLogger(__name__)
 
 

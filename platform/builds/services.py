@@ -110,6 +110,11 @@ def _build_and_release(*, build: Build, out) -> None:
         image_tag=f"pier/{app.name}:{str(build.id)[:8]}",
         log=out,
         timeout=settings.PIER_BUILD_TIMEOUT,
+        limits=images.BuildLimits(
+            memory_mb=settings.PIER_BUILD_MEMORY,
+            pids=settings.PIER_BUILD_PIDS,
+            cpus=settings.PIER_BUILD_CPUS,
+        ),
         source_version=build.source_sha,
         ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )

@@ -13,6 +13,7 @@ from docker.types import Mount
 
 from . import container as bc
 from .buildpacks import requested_buildpacks
+from .confinement import BUILD_USER, BuildLimits, ensure_build_network
 from .dockerfile import build_with_dockerfile, relabel
 from .errors import BuildFailed, NoBuildpackDetected, StackMissing
 from .image import build_from_context, size_text, write_context
@@ -45,6 +46,7 @@ def build_image(
     image_tag: str,
     log: Callable[[str], None],
     timeout: float,
+    limits: BuildLimits,
     cache_volume: str | None = None,
     ca_bundle: Path | None = None,
     proxy_env: dict[str, str] | None = None,
@@ -55,7 +57,8 @@ def build_image(
 
     env holds the app's config vars (handed to buildpacks as ENV_DIR files). Every output
     line goes to log as it happens. cache_volume defaults to `pier-cache-<app>`; ca_bundle
-    to the host's SSL_CERT_FILE; proxy_env to the host's HTTP(S)_PROXY/NO_PROXY.
+    to the host's SSL_CERT_FILE; proxy_env to the host's HTTP(S)_PROXY/NO_PROXY. The
+    build's code runs confined (see confinement.py) within limits.
     """
     client = client or docker.from_env()
     deadline = time.monotonic() + timeout
@@ -67,7 +70,7 @@ def build_image(
     labels = {"pier.app": app, "pier.build": build_id}
     errors = _ErrorLines(log)
     dockerfile = _DockerfileBuild(
-        client, source_dir, image_tag, labels, errors, deadline, proxy_env, procfile
+        client, source_dir, image_tag, labels, errors, deadline, proxy_env, procfile, limits
     )
     if env.get("PIER_BUILDER") == "dockerfile":
         return dockerfile.run()
@@ -82,9 +85,15 @@ def build_image(
         environment=_container_env(specs, ca_bundle, proxy_env, source_version, fallback),
         mounts=_mounts(cache_volume or default_cache_volume(app), ca_bundle),
         labels={**labels, "pier.role": "build"},
+        limits=limits,
+        network=ensure_build_network(client),
     ) as build:
         _copy_in(build, source_dir=source_dir, env=env)
         status = build.run(log=errors, timeout=deadline - time.monotonic())
+        if status != 0 and build.out_of_memory():
+            raise BuildFailed(
+                f"The build ran out of memory and was killed. Its limits: {limits.describe()}."
+            )
         if status == NO_BUILDPACK_STATUS and fallback:
             return dockerfile.run()
         if status == NO_BUILDPACK_STATUS:
@@ -94,6 +103,7 @@ def build_image(
                 + ". Or add a Dockerfile, a .buildpacks file, or set BUILDPACK_URL."
             )
         if status != 0:
+            log(f"       (This build's limits: {limits.describe()}.)")
             raise BuildFailed(errors.summary(status))
         buildpacks, defaults = _read_outputs(build)
         process_types = merge_process_types(*defaults, procfile)
@@ -107,7 +117,7 @@ def build_image(
             labels=labels,
         )
     with context:
-        image_id = build_from_context(client, context, tag=image_tag, log=log)
+        image_id = build_from_context(client, context, tag=image_tag, log=log, limits=limits)
     log(f"       Done: {size_text(size)} in /app; image {image_tag}")
     return BuildResult(image_tag, process_types, buildpacks, image_id, labels)
 
@@ -142,6 +152,7 @@ class _DockerfileBuild:
     deadline: float
     proxy_env: dict[str, str]
     procfile: dict[str, str]
+    limits: BuildLimits
 
     def run(self) -> BuildResult:
         stage, defaults = build_with_dockerfile(
@@ -151,11 +162,15 @@ class _DockerfileBuild:
             log=self.log,
             deadline=self.deadline,
             proxy_env=self.proxy_env,
+            limits=self.limits,
+            name=f"{self.labels['pier.app']}-{self.labels['pier.build']}",
         )
         process_types = merge_process_types(defaults, self.procfile)
         _log_process_types(self.log, procfile=self.procfile, defaults=[defaults])
         labels = _final_labels(self.labels, process_types, ["dockerfile"], builder="dockerfile")
-        image_id = relabel(self.client, image=stage, tag=self.image_tag, labels=labels)
+        image_id = relabel(
+            self.client, image=stage, tag=self.image_tag, labels=labels, limits=self.limits
+        )
         return BuildResult(self.image_tag, process_types, ["dockerfile"], image_id, labels)
 
 
@@ -193,6 +208,7 @@ def _container_env(
         "ENV_DIR": bc.ENV_DIR,
         "PIER_OUT_DIR": bc.OUT_DIR,
         "PIER_BUILDPACKS": "\n".join(specs),
+        "HOME": "/tmp",  # the build user has no home; /app would ship what lands there
         **proxy_env,
     }
     if ca_bundle is not None:
@@ -217,12 +233,17 @@ def _mounts(cache_volume: str, ca_bundle: Path | None) -> list[Mount]:
 
 
 def _copy_in(build: bc.BuildContainer, *, source_dir: Path, env: dict[str, str]) -> None:
-    with bc.tar_of_dir(source_dir) as source:
-        build.put(bc.BUILD_DIR, source)
+    """Copy the source and config vars in, and make /app, /env and /cache the build user's."""
+    owner = int(BUILD_USER.split(":")[0])
+    with bc.tar_of_dir(source_dir, arcname=bc.BUILD_DIR[1:], owner=owner) as source:
+        build.put("/", source)
     files = {
-        name: value.encode() for name, value in env.items() if name and set(name) <= _VALID_ENV_NAME
+        f"{bc.ENV_DIR[1:]}/{name}": value.encode()
+        for name, value in env.items()
+        if name and set(name) <= _VALID_ENV_NAME
     }
-    build.put(bc.ENV_DIR, bc.tar_of_files(files, mode=0o600))
+    dirs = {bc.ENV_DIR[1:]: 0o700, bc.CACHE_DIR[1:]: 0o755}
+    build.put("/", bc.tar_of_files(files, mode=0o600, owner=owner, dirs=dirs))
 
 
 def _read_outputs(build: bc.BuildContainer) -> tuple[list[str], list[dict[str, str]]]:
