@@ -177,12 +177,17 @@ class BuildCgroup:
                 path.rmdir()
 
     def pids_exhausted(self) -> bool:
-        """Whether a fork was refused because the build hit its process limit."""
+        """Whether the build reached its process limit (so a fork was refused)."""
+        folder = self._dir("pids")
+        # pids.events counts refusals in the forking task's own cgroup on cgroup v1, and
+        # a step container's cgroup is gone once it failed: the peak here tells instead.
+        with contextlib.suppress(OSError, ValueError):
+            return int((folder / "pids.peak").read_text()) >= self._limits.pids
         try:
-            text = (self._dir("pids") / "pids.events").read_text()
+            events = (folder / "pids.events").read_text().split()
         except OSError:
             return False
-        return any(line.split() != ["max", "0"] for line in text.splitlines() if line)
+        return len(events) == 2 and events[1] != "0"
 
 
 def _write(path: Path, value: str, *, mkdir: bool = True) -> None:
