@@ -124,6 +124,23 @@ def test_build_runs_non_root_with_no_new_privileges_and_no_capabilities(builder,
     assert status["CapEff"] == status["CapPrm"] == ["0000000000000000"]
 
 
+def test_a_cache_filled_by_root_builds_is_handed_to_the_build_user(
+    builder, docker_client, session_id, tmp_path
+):
+    # Builds before confinement ran as root: their cache files belong to root.
+    volume = f"pier-test-cache-{session_id}-rootcache"
+    builder.made["volumes"].add(volume)
+    docker_client.containers.run(
+        STACK_RUN,
+        ["mkdir -p /cache/python/venv && touch /cache/python/venv/old && chmod 700 /cache/python"],
+        mounts=[builds.docker.types.Mount("/cache", volume, type="volume")],
+        remove=True,
+    )
+    app = buildpack_app(tmp_path / "rootcache", 'rm -rf "$2/python" && echo REPLACED\n')
+    _, lines = builder.build("rootcache", source_dir=app, cache_key="rootcache")
+    assert "REPLACED" in lines
+
+
 def test_build_cannot_reach_the_hosts_services(builder, docker_client, host_listener, tmp_path):
     gateway = f"{build_gateway(docker_client)}:{host_listener}"
     host = f"{host_address()}:{host_listener}"

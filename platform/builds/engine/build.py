@@ -21,6 +21,8 @@ from .procfile import ProcfileError, merge_process_types, parse_procfile, parse_
 from .stack import BUILD_IMAGE, BUILDPACKS_DIR, RUN_IMAGE
 
 NO_BUILDPACK_STATUS = 100  # buildpacks/builder/build's "no buildpack detected"
+# In a cache volume whose files belong to the build user (older builds ran as root).
+CACHE_OWNED_MARKER = ".pier-build-user"
 _VALID_ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -78,16 +80,18 @@ def build_image(
     _require_image(client, RUN_IMAGE)
     specs = requested_buildpacks(env=env, source_dir=source_dir)
     fallback = (source_dir / "Dockerfile").is_file() and not specs
+    cache_volume = cache_volume or default_cache_volume(app)
     with bc.BuildContainer(
         client,
         image=BUILD_IMAGE,
         command=[f"{bc.BUILDPACKS_MOUNT}/builder/build"],
         environment=_container_env(specs, ca_bundle, proxy_env, source_version, fallback),
-        mounts=_mounts(cache_volume or default_cache_volume(app), ca_bundle),
+        mounts=_mounts(cache_volume, ca_bundle),
         labels={**labels, "pier.role": "build"},
         limits=limits,
         network=ensure_build_network(client),
     ) as build:
+        _own_cache(client, build, cache_volume)
         _copy_in(build, source_dir=source_dir, env=env)
         status = build.run(log=errors, timeout=deadline - time.monotonic())
         if status != 0 and build.out_of_memory():
@@ -232,6 +236,25 @@ def _mounts(cache_volume: str, ca_bundle: Path | None) -> list[Mount]:
     return mounts
 
 
+def _own_cache(client: docker.DockerClient, build: bc.BuildContainer, volume: str) -> None:
+    """Give the build user a cache volume that builds running as root filled, once."""
+    if build.read_file(f"{bc.CACHE_DIR}/{CACHE_OWNED_MARKER}") is not None:
+        return
+    try:  # Pier's own command, not the app's: root, but only allowed to change owners
+        client.containers.run(
+            BUILD_IMAGE,
+            ["chown", "-R", BUILD_USER, bc.CACHE_DIR],
+            mounts=[Mount(bc.CACHE_DIR, volume, type="volume")],
+            network_mode="none",
+            cap_drop=["ALL"],
+            cap_add=["CHOWN", "DAC_READ_SEARCH"],
+            security_opt=["no-new-privileges"],
+            remove=True,
+        )
+    except docker.errors.DockerException as e:
+        raise BuildFailed(f"Could not hand the build cache {volume} to the build user: {e}") from e
+
+
 def _copy_in(build: bc.BuildContainer, *, source_dir: Path, env: dict[str, str]) -> None:
     """Copy the source and config vars in, and make /app, /env and /cache the build user's."""
     owner = int(BUILD_USER.split(":")[0])
@@ -242,6 +265,7 @@ def _copy_in(build: bc.BuildContainer, *, source_dir: Path, env: dict[str, str])
         for name, value in env.items()
         if name and set(name) <= _VALID_ENV_NAME
     }
+    files[f"{bc.CACHE_DIR[1:]}/{CACHE_OWNED_MARKER}"] = b""
     dirs = {bc.ENV_DIR[1:]: 0o700, bc.CACHE_DIR[1:]: 0o755}
     build.put("/", bc.tar_of_files(files, mode=0o600, owner=owner, dirs=dirs))
 
