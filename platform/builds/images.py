@@ -12,9 +12,11 @@ import logging
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from builds.engine import BuildFailed, build_image, default_cache_volume
+from builds.engine import BuildFailed, BuildLimits, build_image, default_cache_volume
 
-__all__ = ["BuildFailed", "build_image", "cache_volume", "image_tag", "prune", "purge"]
+__all__ = [
+    "BuildFailed", "BuildLimits", "build_image", "cache_volume", "image_tag", "prune", "purge",
+]
 log = logging.getLogger(__name__)
 
 

@@ -167,6 +167,12 @@ def _build_and_release(*, build: Build, out) -> None:
         cache_volume=images.cache_volume(app_id=app.id),
         log=out,
         timeout=settings.PIER_BUILD_TIMEOUT,
+        limits=images.BuildLimits(
+            memory_mb=settings.PIER_BUILD_MEMORY,
+            pids=settings.PIER_BUILD_PIDS,
+            cpus=settings.PIER_BUILD_CPUS,
+            isolate=not settings.PIER_UNSAFE_NO_ISOLATION,
+        ),
         source_version=build.source_sha,
         ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )

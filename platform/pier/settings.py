@@ -209,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
+# Each build's container(s): memory in MB (no swap), processes, CPUs (capped at the host's).
+PIER_BUILD_MEMORY = int(os.environ.get("PIER_BUILD_MEMORY", "2048"))
+PIER_BUILD_PIDS = int(os.environ.get("PIER_BUILD_PIDS", "1024"))
+PIER_BUILD_CPUS = float(os.environ.get("PIER_BUILD_CPUS", "2"))
 PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
 PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
 PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.docker.Backend")

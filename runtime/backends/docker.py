@@ -29,9 +29,10 @@ How apps are kept away from the platform:
   ``INPUT -i <bridge> -m conntrack --ctstate NEW -j DROP``: containers cannot open
   connections to the host, while the host (router, health checks) can still connect to
   them. Outbound traffic to the internet is forwarded, not input, so it keeps working.
-  Kernel rules are not persistent: the rule is re-added whenever the runtime starts.
-  Isolation fails closed: when the rule cannot be added, :meth:`Backend.ensure_network`
-  raises :class:`IsolationError` and no app is started. ``isolate_host=False``
+  Kernel rules are not persistent: the rule is re-added whenever the runtime starts, with
+  one more that drops what apps send to metadata addresses (:mod:`runtime.isolation`).
+  Isolation fails closed: when a rule cannot be added, :meth:`Backend.ensure_network`
+  raises :class:`runtime.errors.IsolationError` and no app is started. ``isolate_host=False``
   (``PIER_UNSAFE_NO_ISOLATION=1``, development only) skips the rule and says so loudly.
 
 Containers whose owner died are reaped by :meth:`Backend.reap_orphans`, which the runtime
@@ -48,9 +49,7 @@ import http.client
 import logging
 import math
 import secrets
-import shutil
 import socket
-import subprocess
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -61,7 +60,8 @@ import requests.exceptions
 
 from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
-from runtime.errors import BackendUnavailable, EngineError, IsolationError, StartFailed
+from runtime.errors import BackendUnavailable, EngineError, StartFailed
+from runtime.isolation import isolate_bridge
 from runtime.leases import Lease, Leases
 
 logger = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class Backend(BaseBackend):
         options = network.attrs.get("Options") or {}
         iface = options.get("com.docker.network.bridge.name") or f"br-{network.id[:12]}"
         if self.isolate_host:
-            block_host_access(iface)
+            isolate_bridge(iface)
         else:
             logger.warning(
                 "UNSAFE: PIER_UNSAFE_NO_ISOLATION is set: apps on %s can open connections to "
@@ -449,29 +449,6 @@ def http_check_passes(host: str, port: int, check: HealthCheck, timeout: float) 
     finally:
         connection.close()
     return 200 <= response.status < 400 and check.content in body
-
-
-def block_host_access(iface: str) -> None:
-    """Make sure containers on the bridge ``iface`` cannot open connections to the host.
-
-    Raise IsolationError, saying what to fix, when iptables is missing or refuses (e.g.
-    without root): callers must then run nothing on that bridge.
-    """
-    fix = ("run Pier's runtime as root on a host with iptables, or, on a development "
-           "machine only, set PIER_UNSAFE_NO_ISOLATION=1")
-    iptables = shutil.which("iptables")
-    if not iptables:
-        raise IsolationError(f"iptables not found, so apps on {iface} could reach services "
-                             f"on the host: {fix}")
-    rule = ["INPUT", "-i", iface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
-    check = subprocess.run([iptables, "-w", "-C", *rule], capture_output=True)
-    if check.returncode == 0:
-        return
-    added = subprocess.run([iptables, "-w", "-I", *rule], capture_output=True, text=True)
-    if added.returncode != 0:
-        reason = added.stderr.strip() or f"exit status {added.returncode}"
-        raise IsolationError(f"could not keep apps on {iface} away from the host "
-                             f"(iptables -I {' '.join(rule)}: {reason}): {fix}")
 
 
 def app_key(labels: dict[str, str]) -> str:

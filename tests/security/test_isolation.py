@@ -18,7 +18,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from runtime.backends.docker import block_host_access
+from runtime.isolation import block_host_access
 from runtime.errors import IsolationError
 from runtime.reconciler import Reconciler
 from runtime.router.memory import Router as MemoryRouter

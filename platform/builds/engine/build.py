@@ -13,6 +13,7 @@ from docker.types import Mount
 
 from . import container as bc
 from .buildpacks import requested_buildpacks
+from .confinement import BUILD_USER, BuildLimits, ensure_build_network
 from .dockerfile import build_with_dockerfile, relabel
 from .errors import BuildFailed, NoBuildpackDetected, StackMissing
 from .image import build_from_context, size_text, write_context
@@ -20,6 +21,8 @@ from .procfile import ProcfileError, merge_process_types, parse_procfile, parse_
 from .stack import BUILD_IMAGE, BUILDPACKS_DIR, RUN_IMAGE
 
 NO_BUILDPACK_STATUS = 100  # buildpacks/builder/build's "no buildpack detected"
+# In a cache volume whose files belong to the build user (older builds ran as root).
+CACHE_OWNED_MARKER = ".pier-build-user"
 _VALID_ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
 
 
@@ -46,6 +49,7 @@ def build_image(
     image_tag: str,
     log: Callable[[str], None],
     timeout: float,
+    limits: BuildLimits,
     cache_volume: str | None = None,
     ca_bundle: Path | None = None,
     proxy_env: dict[str, str] | None = None,
@@ -56,7 +60,8 @@ def build_image(
 
     env holds the app's config vars (handed to buildpacks as ENV_DIR files). Every output
     line goes to log as it happens. cache_volume defaults to `pier-cache-<app>`; ca_bundle
-    to the host's SSL_CERT_FILE; proxy_env to the host's HTTP(S)_PROXY/NO_PROXY.
+    to the host's SSL_CERT_FILE; proxy_env to the host's HTTP(S)_PROXY/NO_PROXY. The
+    build's code runs confined (see confinement.py) within limits.
     """
     client = client or docker.from_env()
     deadline = time.monotonic() + timeout
@@ -68,7 +73,7 @@ def build_image(
     labels = {"pier.app": app, "pier.build": build_id}
     errors = _ErrorLines(log)
     dockerfile = _DockerfileBuild(
-        client, source_dir, image_tag, labels, errors, deadline, proxy_env, procfile
+        client, source_dir, image_tag, labels, errors, deadline, proxy_env, procfile, limits
     )
     if env.get("PIER_BUILDER") == "dockerfile":
         return dockerfile.run()
@@ -76,16 +81,24 @@ def build_image(
     _require_image(client, RUN_IMAGE)
     specs = requested_buildpacks(env=env, source_dir=source_dir)
     fallback = (source_dir / "Dockerfile").is_file() and not specs
+    cache_volume = cache_volume or default_cache_volume(app)
     with bc.BuildContainer(
         client,
         image=BUILD_IMAGE,
         command=[f"{bc.BUILDPACKS_MOUNT}/builder/build"],
         environment=_container_env(specs, ca_bundle, proxy_env, source_version, fallback),
-        mounts=_mounts(cache_volume or default_cache_volume(app), ca_bundle),
+        mounts=_mounts(cache_volume, ca_bundle),
         labels={**labels, "pier.role": "build"},
+        limits=limits,
+        network=ensure_build_network(client, isolate=limits.isolate),
     ) as build:
+        _own_cache(client, build, cache_volume)
         _copy_in(build, source_dir=source_dir, env=env)
         status = build.run(log=errors, timeout=deadline - time.monotonic())
+        if status != 0 and build.out_of_memory():
+            raise BuildFailed(
+                f"The build ran out of memory and was killed. Its limits: {limits.describe()}."
+            )
         if status == NO_BUILDPACK_STATUS and fallback:
             return dockerfile.run()
         if status == NO_BUILDPACK_STATUS:
@@ -95,6 +108,7 @@ def build_image(
                 + ". Or add a Dockerfile, a .buildpacks file, or set BUILDPACK_URL."
             )
         if status != 0:
+            log(f"       (This build's limits: {limits.describe()}.)")
             raise BuildFailed(errors.summary(status))
         buildpacks, defaults = _read_outputs(build)
         process_types = merge_process_types(*defaults, procfile)
@@ -108,7 +122,7 @@ def build_image(
             labels=labels,
         )
     with context:
-        image_id = build_from_context(client, context, tag=image_tag, log=log)
+        image_id = build_from_context(client, context, tag=image_tag, log=log, limits=limits)
     log(f"       Done: {size_text(size)} in /app; image {image_tag}")
     return BuildResult(image_tag, process_types, buildpacks, image_id, labels)
 
@@ -143,6 +157,7 @@ class _DockerfileBuild:
     deadline: float
     proxy_env: dict[str, str]
     procfile: dict[str, str]
+    limits: BuildLimits
 
     def run(self) -> BuildResult:
         stage, defaults = build_with_dockerfile(
@@ -152,11 +167,15 @@ class _DockerfileBuild:
             log=self.log,
             deadline=self.deadline,
             proxy_env=self.proxy_env,
+            limits=self.limits,
+            name=f"{self.labels['pier.app']}-{self.labels['pier.build']}",
         )
         process_types = merge_process_types(defaults, self.procfile)
         _log_process_types(self.log, procfile=self.procfile, defaults=[defaults])
         labels = _final_labels(self.labels, process_types, ["dockerfile"], builder="dockerfile")
-        image_id = relabel(self.client, image=stage, tag=self.image_tag, labels=labels)
+        image_id = relabel(
+            self.client, image=stage, tag=self.image_tag, labels=labels, limits=self.limits
+        )
         return BuildResult(self.image_tag, process_types, ["dockerfile"], image_id, labels)
 
 
@@ -194,6 +213,7 @@ def _container_env(
         "ENV_DIR": bc.ENV_DIR,
         "PIER_OUT_DIR": bc.OUT_DIR,
         "PIER_BUILDPACKS": "\n".join(specs),
+        "HOME": "/tmp",  # the build user has no home; /app would ship what lands there
         **proxy_env,
     }
     if ca_bundle is not None:
@@ -217,13 +237,38 @@ def _mounts(cache_volume: str, ca_bundle: Path | None) -> list[Mount]:
     return mounts
 
 
+def _own_cache(client: docker.DockerClient, build: bc.BuildContainer, volume: str) -> None:
+    """Give the build user a cache volume that builds running as root filled, once."""
+    if build.read_file(f"{bc.CACHE_DIR}/{CACHE_OWNED_MARKER}") is not None:
+        return
+    try:  # Pier's own command, not the app's: root, but only allowed to change owners
+        client.containers.run(
+            BUILD_IMAGE,
+            ["chown", "-R", BUILD_USER, bc.CACHE_DIR],
+            mounts=[Mount(bc.CACHE_DIR, volume, type="volume")],
+            network_mode="none",
+            cap_drop=["ALL"],
+            cap_add=["CHOWN", "DAC_READ_SEARCH"],
+            security_opt=["no-new-privileges"],
+            remove=True,
+        )
+    except docker.errors.DockerException as e:
+        raise BuildFailed(f"Could not hand the build cache {volume} to the build user: {e}") from e
+
+
 def _copy_in(build: bc.BuildContainer, *, source_dir: Path, env: dict[str, str]) -> None:
-    with bc.tar_of_dir(source_dir) as source:
-        build.put(bc.BUILD_DIR, source)
+    """Copy the source and config vars in, and make /app, /env and /cache the build user's."""
+    owner = int(BUILD_USER.split(":")[0])
+    with bc.tar_of_dir(source_dir, arcname=bc.BUILD_DIR[1:], owner=owner) as source:
+        build.put("/", source)
     files = {
-        name: value.encode() for name, value in env.items() if name and set(name) <= _VALID_ENV_NAME
+        f"{bc.ENV_DIR[1:]}/{name}": value.encode()
+        for name, value in env.items()
+        if name and set(name) <= _VALID_ENV_NAME
     }
-    build.put(bc.ENV_DIR, bc.tar_of_files(files, mode=0o600))
+    files[f"{bc.CACHE_DIR[1:]}/{CACHE_OWNED_MARKER}"] = b""
+    dirs = {bc.ENV_DIR[1:]: 0o700, bc.CACHE_DIR[1:]: 0o755}
+    build.put("/", bc.tar_of_files(files, mode=0o600, owner=owner, dirs=dirs))
 
 
 def _read_outputs(build: bc.BuildContainer) -> tuple[list[str], list[dict[str, str]]]:

@@ -13,6 +13,7 @@ import docker
 from docker.errors import APIError, NotFound
 from docker.types import Mount
 
+from .confinement import BuildLimits
 from .errors import BuildFailed, BuildTimedOut
 
 BUILD_DIR = "/app"
@@ -48,32 +49,48 @@ def default_ca_bundle() -> Path | None:
     return Path(value) if value and Path(value).is_file() else None
 
 
-def tar_of_files(files: dict[str, bytes], mode: int = 0o644) -> bytes:
-    """Return an uncompressed tar holding files {name: content}."""
+def tar_of_files(
+    files: dict[str, bytes],
+    mode: int = 0o644,
+    *,
+    owner: int = 0,
+    dirs: dict[str, int] | None = None,
+) -> bytes:
+    """Return an uncompressed tar holding dirs {name: mode}, then files {name: content}."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, dir_mode in (dirs or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type, info.mode, info.mtime = tarfile.DIRTYPE, dir_mode, int(time.time())
+            info.uid = info.gid = owner
+            tar.addfile(info)
         for name, content in files.items():
             info = tarfile.TarInfo(name)
             info.size, info.mode, info.mtime = len(content), mode, int(time.time())
+            info.uid = info.gid = owner
             tar.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
 
 
-def tar_of_dir(source_dir: Path) -> io.BufferedRandom:
-    """Return a temporary file holding source_dir as a tar (names relative to it)."""
+def tar_of_dir(source_dir: Path, *, arcname: str = ".", owner: int = 0) -> io.BufferedRandom:
+    """Return a temporary file holding source_dir as a tar, as arcname, files owned by owner.
+
+    Docker extracts a tar with the owners it names: the names decide who may write the files.
+    """
+    git = f"{arcname}/.git"
+
+    def entry(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if info.name == git or info.name.startswith(git + "/"):
+            return None
+        info.uid = info.gid = owner
+        info.uname = info.gname = "root" if owner == 0 else ""
+        return info
+
     spool = tempfile.TemporaryFile()
     with tarfile.open(fileobj=spool, mode="w") as tar:
-        tar.add(str(source_dir), arcname=".", filter=_without_git)
+        tar.add(str(source_dir), arcname=arcname, filter=entry)
     spool.seek(0)
     return spool
-
-
-def _without_git(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
-    if info.name == "./.git" or info.name.startswith("./.git/"):
-        return None
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    return info
 
 
 class LineSplitter:
@@ -112,7 +129,10 @@ class BuildContainer:
         environment: dict[str, str],
         mounts: list[Mount],
         labels: dict[str, str],
+        limits: BuildLimits,
+        network: str,
     ):
+        """Create the container: a non-root user, no privileges, limits, network."""
         self._client = client
         self.container = client.containers.create(
             image,
@@ -121,7 +141,9 @@ class BuildContainer:
             mounts=mounts,
             labels=labels,
             working_dir=BUILD_DIR,
+            network=network,
             detach=True,
+            **limits.container_options(),
         )
 
     def __enter__(self) -> "BuildContainer":
@@ -168,6 +190,11 @@ class BuildContainer:
                 f"The build ran longer than its time limit of {timeout:.0f} s and was stopped."
             )
         return status
+
+    def out_of_memory(self) -> bool:
+        """Whether the kernel killed a process of the build for going over its memory limit."""
+        self.container.reload()
+        return bool(self.container.attrs["State"].get("OOMKilled"))
 
     def read_file(self, path: str) -> bytes | None:
         """Return the content of a file in the container, or None when it is missing."""

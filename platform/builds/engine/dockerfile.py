@@ -9,9 +9,10 @@ from pathlib import Path
 
 import docker
 
+from .confinement import BuildCgroup, BuildLimits, dockerfile_build_options
 from .container import tar_of_dir, tar_of_files
 from .errors import BuildFailed, BuildTimedOut
-from .image import build_from_context
+from .image import build_from_context, docker_build
 
 
 def build_with_dockerfile(
@@ -22,11 +23,14 @@ def build_with_dockerfile(
     log: Callable[[str], None],
     deadline: float,
     proxy_env: dict[str, str],
+    limits: BuildLimits,
+    name: str,
 ) -> tuple[str, dict[str, str]]:
     """Build source_dir's Dockerfile as image_tag; return (image id, {"web": CMD}).
 
     The output streams to log. Time: the build is stopped once no output came for the
-    time left before deadline, or when output arrives after it.
+    time left before deadline, or when output arrives after it. Its RUN steps are confined
+    (limits, build network) under a cgroup called name.
     """
     if not (source_dir / "Dockerfile").is_file():
         raise BuildFailed("PIER_BUILDER=dockerfile is set, but the app has no Dockerfile.")
@@ -35,23 +39,22 @@ def build_with_dockerfile(
     context = tar_of_dir(source_dir)
     remaining = deadline - time.monotonic()
     try:
-        for event in client.api.build(
-            fileobj=context,
-            custom_context=True,
-            tag=stage_tag,
-            rm=True,
-            forcerm=True,
-            decode=True,
-            buildargs=dict(proxy_env),
-            timeout=max(remaining, 1),
-        ):
-            if "error" in event:
-                raise BuildFailed(f"docker build failed: {event['error'].strip()}")
-            for line in event.get("stream", "").splitlines():
-                if line.strip():
-                    log(f"       {line}")
-            if time.monotonic() > deadline:
-                raise BuildTimedOut("The Dockerfile build ran longer than its time limit.")
+        with dockerfile_build_options(client, name=name, limits=limits) as (params, cgroup):
+            for event in docker_build(
+                client,
+                context=context,
+                tag=stage_tag,
+                params=params,
+                buildargs=dict(proxy_env),
+                timeout=max(remaining, 1),
+            ):
+                if "error" in event:
+                    raise BuildFailed(_step_failed(event["error"].strip(), cgroup, limits))
+                for line in event.get("stream", "").splitlines():
+                    if line.strip():
+                        log(f"       {line}")
+                if time.monotonic() > deadline:
+                    raise BuildTimedOut("The Dockerfile build ran longer than its time limit.")
     except docker.errors.APIError as e:
         raise BuildFailed(f"docker build failed: {e.explanation or e}") from e
     except docker.errors.DockerException as e:
@@ -67,13 +70,30 @@ def build_with_dockerfile(
     return stage_tag, process_types
 
 
-def relabel(client: docker.DockerClient, *, image: str, tag: str, labels: dict[str, str]) -> str:
+def _step_failed(error: str, cgroup: BuildCgroup, limits: BuildLimits) -> str:
+    """Return the message of a failed step, saying which build limit it hit, if one."""
+    message = f"docker build failed: {error}"
+    if cgroup.pids_exhausted():
+        return f"{message}. The build hit its process limit: {limits.describe()}."
+    if error.endswith("code: 137"):
+        return f"{message}. Killed: out of memory? The build's limits: {limits.describe()}."
+    return message
+
+
+def relabel(
+    client: docker.DockerClient,
+    *,
+    image: str,
+    tag: str,
+    labels: dict[str, str],
+    limits: BuildLimits,
+) -> str:
     """Tag image as tag with labels added (a metadata-only build); return the image id."""
     label_args = " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())
     dockerfile = f"FROM {image}\nLABEL {label_args}\n"
     context = io.BytesIO(tar_of_files({"Dockerfile": dockerfile.encode()}))
     try:
-        return build_from_context(client, context, tag=tag, log=print)
+        return build_from_context(client, context, tag=tag, log=print, limits=limits)
     finally:
         try:
             client.images.remove(image, noprune=True)

@@ -5,10 +5,11 @@ import json
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import docker
 
+from .confinement import BuildLimits
 from .container import IterStream
 from .errors import BuildFailed
 
@@ -87,23 +88,20 @@ def build_from_context(
     *,
     tag: str,
     log: Callable[[str], None],
+    limits: BuildLimits,
     labels: dict[str, str] | None = None,
     timeout: float | None = None,
     quiet: bool = True,
 ) -> str:
-    """Run `docker build` on a tar context; return the image id. Errors: BuildFailed."""
+    """Run `docker build` on a tar context; return the image id. Errors: BuildFailed.
+
+    For Pier's own Dockerfiles (COPY, LABEL: nothing runs): no network, the build limits.
+    """
     image_id = None
+    params = {**limits.build_api_params(), "networkmode": "none"}
     try:
-        for event in client.api.build(
-            fileobj=context,
-            custom_context=True,
-            tag=tag,
-            labels=labels,
-            rm=True,
-            forcerm=True,
-            pull=False,
-            decode=True,
-            timeout=timeout,
+        for event in docker_build(
+            client, context=context, tag=tag, params=params, labels=labels, timeout=timeout
         ):
             if "error" in event:
                 raise BuildFailed(f"docker build failed: {event['error'].strip()}")
@@ -118,6 +116,39 @@ def build_from_context(
     if image_id is None:
         image_id = client.images.get(tag).id
     return image_id
+
+
+def docker_build(
+    client: docker.DockerClient,
+    *,
+    context,
+    tag: str,
+    params: dict,
+    buildargs: dict[str, str] | None = None,
+    labels: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> Iterator[dict]:
+    """POST /build with a tar context and query params; yield the decoded events.
+
+    docker-py's api.build cannot pass the API's cgroupparent, cpuperiod or cpuquota
+    (docker/docker-py#1539), which confinement needs, so this makes the request itself.
+    """
+    params = {"t": tag, "rm": True, "forcerm": True, "pull": False, **params}
+    if buildargs:
+        params["buildargs"] = json.dumps(buildargs)
+    if labels:
+        params["labels"] = json.dumps(labels)
+    headers = {"Content-Type": "application/tar"}
+    client.api._set_auth_headers(headers)  # FROM an image of a private registry
+    response = client.api._post(
+        client.api._url("/build"),
+        data=context,
+        params=params,
+        headers=headers,
+        stream=True,
+        timeout=timeout,
+    )
+    return client.api._stream_helper(response, decode=True)
 
 
 def size_text(size: int) -> str:

@@ -15,10 +15,12 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from builds.engine import BuildFailed, build_image, ensure_stack_images  # noqa: E402
+from builds.engine import BuildFailed, BuildLimits, build_image, ensure_stack_images  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apps"
 PORT = 5000
+# The defaults of PIER_BUILD_MEMORY, PIER_BUILD_PIDS, PIER_BUILD_CPUS.
+LIMITS = BuildLimits(memory_mb=2048, pids=1024, cpus=2)
 # Containers are reached by their address on the test network, never through a proxy.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -126,7 +128,7 @@ class Builder:
                 log=collect,
                 timeout=timeout,
                 cache_volume=volume,
-                **kwargs,
+                **{"limits": LIMITS, **kwargs},
             ), lines
         except BuildFailed as e:
             e.log_lines = lines
