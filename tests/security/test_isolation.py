@@ -18,8 +18,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from runtime.isolation import block_host_access
 from runtime.errors import IsolationError
+from runtime.isolation import block_host_access
 from runtime.reconciler import Reconciler
 from runtime.router.memory import Router as MemoryRouter
 from tests.integration.runtime.rt_helpers import busybox_image, make_app
