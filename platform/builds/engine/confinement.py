@@ -7,7 +7,8 @@ and CPU limits and on the same network. That network, `pier-builds`, is a bridge
 inter-container traffic disabled (one build cannot reach another) whose containers cannot
 open connections to the host nor reach link-local metadata addresses (runtime.isolation);
 Docker drops traffic between bridges, so the apps' network is out of reach too. The
-internet (package registries, a proxy on another machine) is reachable. Anything that cannot be put in place fails the build.
+internet (package registries, a proxy on another machine) is reachable. Anything that
+cannot be put in place fails the build.
 """
 
 from __future__ import annotations
