@@ -69,6 +69,8 @@ logger = logging.getLogger(__name__)
 NETWORK = "pier-apps"
 BRIDGE = "pier0"
 APP_USER = "1000:1000"
+# One-offs and the release phase: the process limit of the `standard` size.
+ONEOFF_MAX_PROCESSES = 256
 STATES = {
     "created": "starting",
     "restarting": "starting",
@@ -232,6 +234,7 @@ class Backend(BaseBackend):
             restart_policy={"Name": "no"},
             init=True,  # a real PID 1 forwards SIGTERM and reaps zombies
             security_opt=["no-new-privileges"],
+            cap_drop=["ALL"],  # untrusted code binds $PORT (above 1024): no root power needed
             detach=True,
         )
 
@@ -357,6 +360,7 @@ class Backend(BaseBackend):
                        env: dict[str, str] | None = None, **extra: Any):
         kwargs = self._run_kwargs(app, dyno, memory_mb)
         kwargs["environment"].update(env or {})
+        kwargs["pids_limit"] = ONEOFF_MAX_PROCESSES
         name = self.container_name(app, dyno)
         labels = {**self._app_labels(app), "pier.oneoff": dyno}
         if self.leases:
