@@ -35,6 +35,45 @@ def app_hosts(*, app: App) -> list[str]:
             *app.domains.values_list("hostname", flat=True)]
 
 
+def certificate_status(*, app: App) -> dict:
+    """Read the certificate and, for each of the app's hosts, whether HTTPS serves it."""
+    cert = Certificate.objects.filter(app=app).first()
+    hosts = app_hosts(app=app)
+    if cert is None:
+        return {"acm": False, "source": None, "state": None, "issuer": "", "not_after": None,
+                "last_error": "", "https_redirect": app.https_redirect,
+                "domains": [{"hostname": h, "status": "none"} for h in hosts]}
+    return {
+        "acm": cert.source == Certificate.Source.ACME,
+        "source": cert.source,
+        "state": cert.state,
+        "issuer": cert.issuer,
+        "not_after": cert.not_after.isoformat() if cert.not_after else None,
+        "last_error": cert.last_error,
+        "https_redirect": app.https_redirect,
+        "domains": [{"hostname": h, "status": _host_status(cert, h)} for h in hosts],
+    }
+
+
+def _host_status(cert: Certificate, host: str) -> str:
+    if cert.state == Certificate.State.FAILING:
+        return "failing"
+    if covers(cert.domains, host) and cert.chain_pem:
+        return "issued"
+    return "pending" if cert.source == Certificate.Source.ACME else "not covered"
+
+
+def https_redirect_set(*, app: App, enabled: bool) -> App:
+    """Turn the app's HTTP to HTTPS redirect on or off (it applies to hosts with a
+    certificate only); the router follows on the runtime's next pass, without a reload."""
+    if not isinstance(enabled, bool):
+        raise Invalid("enabled must be true or false")
+    App.objects.filter(pk=app.pk).update(https_redirect=enabled, updated_at=timezone.now())
+    app.https_redirect = enabled
+    runtime_nudge_on_commit()
+    return app
+
+
 def certificate_add(*, app: App, chain_pem: str, key_pem: str) -> Certificate:
     """Serve the user's own certificate for the app (replacing ACME, if it was on)."""
     parsed = parse_certificate(chain_pem=chain_pem, key_pem=key_pem)
