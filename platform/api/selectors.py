@@ -68,7 +68,7 @@ def app_web_url(*, app: App) -> str:
 
 
 def app_git_url(*, app: App) -> str:
-    return f"{settings.PIER_API_URL.rstrip('/')}/{app.name}.git"
+    return f"{settings.PIER_PUBLIC_URL.rstrip('/')}/{app.name}.git"
 
 
 def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dict]:
