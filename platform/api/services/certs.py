@@ -146,7 +146,7 @@ def certificate_issue(*, certificate_id: int) -> Certificate | None:
         last_error="", failures=0, next_attempt_at=_renew_at(parsed), updated_at=timezone.now())
     if updated:
         runtime_nudge_on_commit()
-        event_log(app=cert.app.name, dyno="certs",
+        event_log(app_id=cert.app.id, dyno="certs",
                   message=f"Certificate issued by {parsed.issuer} for {', '.join(hosts)}, "
                           f"valid until {parsed.not_after:%Y-%m-%d %H:%M} UTC")
     cert.refresh_from_db()
@@ -183,7 +183,7 @@ def _failed(cert: Certificate, error: str) -> Certificate:
         state=Certificate.State.FAILING, last_error=error, failures=failures,
         next_attempt_at=timezone.now() + backoff, updated_at=timezone.now())
     serving = " (the current certificate keeps serving)" if cert.chain_pem else ""
-    event_log(app=cert.app.name, dyno="certs",
+    event_log(app_id=cert.app.id, dyno="certs",
               message=f"Certificate order failed{serving}, next try in "
                       f"{int(backoff.total_seconds() // 60)} min: {error}")
     cert.refresh_from_db()
@@ -195,7 +195,7 @@ def _check_expiry(cert: Certificate, now: datetime.datetime) -> None:
         error = f"expired on {cert.not_after:%Y-%m-%d}: add a renewed one with `pier certs:add`"
         Certificate.objects.filter(pk=cert.pk).update(state=Certificate.State.FAILING,
                                                       last_error=error)
-        event_log(app=cert.app.name, dyno="certs", message=f"Certificate {error}")
+        event_log(app_id=cert.app.id, dyno="certs", message=f"Certificate {error}")
 
 
 def _renew_at(parsed) -> datetime.datetime:
