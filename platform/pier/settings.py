@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from pier.public_url import public_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -63,17 +65,8 @@ PIER_API_KEY_FILE = os.environ.get("PIER_API_KEY_FILE", "")
 PIER_API_HTTPS = bool(PIER_API_HOST and PIER_ROUTER_HTTPS_PORT)
 
 
-def _public_url() -> str:
-    """The URL users, git remotes and the CLI reach the control plane at."""
-    if not PIER_API_HOST:
-        return PIER_API_URL
-    scheme, port = ("https", PIER_ROUTER_HTTPS_PORT) if PIER_API_HTTPS else ("http",
-                                                                             PIER_ROUTER_PORT)
-    default = {"https": 443, "http": 80}[scheme]
-    return f"{scheme}://{PIER_API_HOST}" + ("" if port == default else f":{port}")
-
-
-PIER_PUBLIC_URL = _public_url()
+PIER_PUBLIC_URL = public_url(api_url=PIER_API_URL, api_host=PIER_API_HOST,
+                             https_port=PIER_ROUTER_HTTPS_PORT, http_port=PIER_ROUTER_PORT)
 REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}")
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
 # CIDR ranges that drains and webhooks may reach although not public (comma-separated).
