@@ -102,6 +102,7 @@ class DesiredApp:
     healthcheck: HealthCheck = HealthCheck()
     stop_grace: float = 30.0  # seconds between SIGTERM and SIGKILL
     certificate: str = ""  # PEM chain + key for HTTPS on its hosts; empty: the default one
+    https_redirect: bool = True  # plain HTTP to the hosts the certificate serves -> HTTPS
 
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):

@@ -405,7 +405,8 @@ class Reconciler:
     def _route(self, app: DesiredApp, upstreams: list[str]) -> Route:
         hosts = (f"{app.name}.{self.domain}", *app.domains)
         return Route(app=app.id, hosts=hosts, upstreams=tuple(upstreams),
-                     maintenance=app.maintenance, name=app.name, certificate=app.certificate)
+                     maintenance=app.maintenance, name=app.name, certificate=app.certificate,
+                     https_redirect=app.https_redirect)
 
     # -- bookkeeping ------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""pier certs, certs:add, certs:remove, certs:auto:enable, certs:auto:disable."""
+"""pier certs, certs:add, certs:remove, certs:auto:enable, certs:auto:disable,
+certs:redirect:enable, certs:redirect:disable."""
 
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def certs_list(env: Env, app: str | None, as_json: bool) -> None:
          for d in data["domains"]],
     )
     source = "Automated Certificate Management" if data["acm"] else "your own certificate"
-    env.out.note(f"{name} uses {source}.")
+    redirect = "redirected to HTTPS" if data["https_redirect"] else "not redirected"
+    env.out.note(f"{name} uses {source}; plain HTTP to its issued domains is {redirect}.")
     if data["last_error"]:
         env.out.note(f"Last error: {data['last_error']}")
 
@@ -87,4 +89,25 @@ def certs_auto_disable(env: Env, app: str | None) -> None:
     env.out.success(f"Automated Certificate Management disabled for {name}")
 
 
-COMMANDS = [certs_list, certs_add, certs_remove, certs_auto_enable, certs_auto_disable]
+@click.command("certs:redirect:enable")
+@app_option
+@pass_env
+def certs_redirect_enable(env: Env, app: str | None) -> None:
+    """Redirect plain HTTP to HTTPS (301) for the domains the certificate serves (default)."""
+    name = env.app(app)
+    env.client().post(api_path("apps", name, "certs", "redirect"), {})
+    env.out.success(f"HTTP to HTTPS redirects enabled for {name}")
+
+
+@click.command("certs:redirect:disable")
+@app_option
+@pass_env
+def certs_redirect_disable(env: Env, app: str | None) -> None:
+    """Serve plain HTTP as well as HTTPS, without redirecting."""
+    name = env.app(app)
+    env.client().delete(api_path("apps", name, "certs", "redirect"))
+    env.out.success(f"HTTP to HTTPS redirects disabled for {name}")
+
+
+COMMANDS = [certs_list, certs_add, certs_remove, certs_auto_enable, certs_auto_disable,
+            certs_redirect_enable, certs_redirect_disable]

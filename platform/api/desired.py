@@ -50,6 +50,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         maintenance=app.maintenance,
         healthcheck=HealthCheck(**release.build.healthcheck),
         certificate=_certificate(app),
+        https_redirect=app.https_redirect,
     )
 
 
@@ -67,6 +68,7 @@ def desired_state() -> list[DesiredApp]:
         desired_app(app=app)
         or DesiredApp(name=app.name, id=str(app.id), release=0, image="",
                       maintenance=app.maintenance, certificate=_certificate(app),
+                      https_redirect=app.https_redirect,
                       domains=tuple(app.domains.values_list("hostname", flat=True)))
         for app in apps
     ]

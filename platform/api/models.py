@@ -39,6 +39,8 @@ class App(models.Model):
     )
     deploy_branch = models.CharField(max_length=100, default="main")
     maintenance = models.BooleanField(default=False)
+    # Plain HTTP to a host its certificate serves is redirected to HTTPS (301).
+    https_redirect = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.x509.oid import NameOID
 
 from api.errors import Invalid
+from runtime.certnames import covers, names
+
+__all__ = ["MAX_PEM", "Parsed", "covers", "parse_certificate"]
 
 MAX_PEM = 64 * 1024
 
@@ -53,26 +55,8 @@ def parse_certificate(*, chain_pem: str, key_pem: str) -> Parsed:
         key_pem=key.private_bytes(serialization.Encoding.PEM,
                                   serialization.PrivateFormat.PKCS8,
                                   serialization.NoEncryption()).decode(),
-        names=_names(leaf),
+        names=names(leaf),
         issuer=leaf.issuer.rfc4514_string(),
         not_before=leaf.not_valid_before_utc,
         not_after=leaf.not_valid_after_utc,
     )
-
-
-def covers(names: tuple[str, ...] | list[str], host: str) -> bool:
-    """Whether a certificate for ``names`` is valid for ``host`` (one-label wildcards)."""
-    for name in names:
-        name = name.lower()
-        if name == host or (name.startswith("*.") and host.partition(".")[2] == name[2:]):
-            return True
-    return False
-
-
-def _names(leaf: x509.Certificate) -> tuple[str, ...]:
-    try:
-        san = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-        return tuple(n.lower() for n in san.value.get_values_for_type(x509.DNSName))
-    except x509.ExtensionNotFound:
-        return tuple(a.value.lower() for a in leaf.subject.get_attributes_for_oid(
-            NameOID.COMMON_NAME))

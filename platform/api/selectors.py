@@ -6,6 +6,7 @@ from django.db.models import Q, QuerySet
 from api import dyno_status
 from api.errors import NotFound
 from api.models import ApiToken, App, Config, Release
+from pier.public_url import public_url
 
 
 def apps_for_user(*, user) -> QuerySet[App]:
@@ -67,8 +68,14 @@ def app_web_url(*, app: App) -> str:
     return f"http://{app.name}.{settings.PIER_DOMAIN}{suffix}"
 
 
+def control_plane_url() -> str:
+    return public_url(api_url=settings.PIER_API_URL, api_host=settings.PIER_API_HOST,
+                      https_port=settings.PIER_ROUTER_HTTPS_PORT,
+                      http_port=settings.PIER_ROUTER_PORT)
+
+
 def app_git_url(*, app: App) -> str:
-    return f"{settings.PIER_API_URL.rstrip('/')}/{app.name}.git"
+    return f"{control_plane_url().rstrip('/')}/{app.name}.git"
 
 
 def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dict]:

@@ -34,6 +34,7 @@ urlpatterns = [
     path(f"{APP}/domains/<str:hostname>", views.DomainDetailView.as_view(), name="domain"),
     path(f"{APP}/certs", certs_views.CertificateView.as_view(), name="certs"),
     path(f"{APP}/certs/auto", certs_views.AcmView.as_view(), name="certs-auto"),
+    path(f"{APP}/certs/redirect", certs_views.RedirectView.as_view(), name="certs-redirect"),
     path(f"{APP}/drains", views.DrainListView.as_view(), name="drains"),
     # <path:> because a drain URL arrives percent-encoded and Django decodes its slashes.
     path(f"{APP}/drains/<path:url>", views.DrainDetailView.as_view(), name="drain"),

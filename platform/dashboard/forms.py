@@ -58,6 +58,16 @@ class MaintenanceForm(Form):
         return self.cleaned_data["maintenance"] == "on"
 
 
+class SwitchForm(Form):
+    """Turn one setting on or off (Automated Certificate Management, HTTPS redirects)."""
+
+    enabled = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
+
+    @property
+    def on(self) -> bool:
+        return self.cleaned_data["enabled"] == "on"
+
+
 class AppDeleteForm(Form):
     confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
 

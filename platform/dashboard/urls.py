@@ -37,5 +37,7 @@ urlpatterns = [
         name="collaborator-remove",
     ),
     path(f"{APP}/settings/maintenance", settings.maintenance, name="maintenance"),
+    path(f"{APP}/settings/certs/auto", settings.certs_acm, name="certs-acm"),
+    path(f"{APP}/settings/certs/redirect", settings.certs_redirect, name="certs-redirect"),
     path(f"{APP}/settings/delete", settings.app_delete, name="app-delete"),
 ]

@@ -13,6 +13,11 @@ def router_options() -> dict:
     # HTTPS (certificates through the runtime API) is the HAProxy router's alone.
     if settings.PIER_ROUTER_HTTPS_PORT and settings.PIER_ROUTER.endswith(".haproxy.Router"):
         options["https_listen"] = f":{settings.PIER_ROUTER_HTTPS_PORT}"
+    if settings.PIER_API_HOST and settings.PIER_ROUTER.endswith(".haproxy.Router"):
+        options["api_host"] = settings.PIER_API_HOST
+        options["api_upstream"] = f"127.0.0.1:{settings.PIER_PORT}"
+        if settings.PIER_API_CERT_FILE and settings.PIER_API_KEY_FILE:
+            options["api_cert_files"] = (settings.PIER_API_CERT_FILE, settings.PIER_API_KEY_FILE)
     return options
 
 

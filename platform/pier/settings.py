@@ -7,6 +7,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from pier.public_url import public_url
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 
@@ -55,6 +57,16 @@ PIER_ACME_DIRECTORY = os.environ.get(
 PIER_ACME_EMAIL = os.environ.get("PIER_ACME_EMAIL", "")
 PIER_ACME_CA_BUNDLE = os.environ.get("PIER_ACME_CA_BUNDLE", "")
 PIER_API_URL = os.environ.get("PIER_API_URL", f"http://127.0.0.1:{PIER_PORT}")
+# The control plane's public host name, routed by the router to PORT on loopback: over
+# HTTPS (with the operator's certificate files) when the router serves HTTPS.
+PIER_API_HOST = os.environ.get("PIER_API_HOST", "").strip().lower().rstrip(".")
+PIER_API_CERT_FILE = os.environ.get("PIER_API_CERT_FILE", "")
+PIER_API_KEY_FILE = os.environ.get("PIER_API_KEY_FILE", "")
+PIER_API_HTTPS = bool(PIER_API_HOST and PIER_ROUTER_HTTPS_PORT)
+
+
+PIER_PUBLIC_URL = public_url(api_url=PIER_API_URL, api_host=PIER_API_HOST,
+                             https_port=PIER_ROUTER_HTTPS_PORT, http_port=PIER_ROUTER_PORT)
 REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}")
 PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
 # CIDR ranges that drains and webhooks may reach although not public (comma-separated).
@@ -76,7 +88,17 @@ PIER_MAX_ONEOFFS_PER_USER = int(os.environ.get("PIER_MAX_ONEOFFS_PER_USER", "3")
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", ".localhost"] + [
     h.strip() for h in os.environ.get("PIER_ALLOWED_HOSTS", "").split(",") if h.strip()
-]
+] + ([PIER_API_HOST] if PIER_API_HOST else [])
+
+# Behind the router on PIER_API_HOST over HTTPS: cookies only over HTTPS, HSTS on HTTPS
+# responses. X-Forwarded-Proto is believed from loopback only (the router; see
+# pier.proxyheaders), so a client reaching PORT directly cannot claim HTTPS.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+PIER_HSTS_SECONDS = int(os.environ.get("PIER_HSTS_SECONDS", str(365 * 24 * 3600)))
+if PIER_API_HTTPS:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
+    CSRF_TRUSTED_ORIGINS = [PIER_PUBLIC_URL]
+    SECURE_HSTS_SECONDS = PIER_HSTS_SECONDS
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -94,6 +116,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "pier.proxyheaders.ForwardedProtoFromLoopback",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -21,6 +21,8 @@ class Route:
     maintenance: bool = False
     name: str = ""  # the app's name, for the pages people read; the id when not given
     certificate: str = ""  # PEM: certificate chain then private key, served over HTTPS
+    # Plain HTTP to the hosts the certificate validly covers gets a 301 to HTTPS.
+    https_redirect: bool = True
 
     def __post_init__(self) -> None:
         # Accept lists from callers but keep the value hashable and comparable.

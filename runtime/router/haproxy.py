@@ -21,6 +21,10 @@ its check passes; ``X-Request-Id`` (kept from the client or a fresh UUID);
 ``X-Forwarded-For/Proto/Port``; a 30 s response timeout. Unknown hosts get 404 "no such
 app", an app without web processes 503, an app in maintenance 503 with the maintenance
 page. Access log lines are JSON with the fields :func:`runtime.logship.router_line` reads.
+
+The control plane can be routed too: requests for ``api_host`` go to ``api_upstream`` (the
+control plane's port on loopback), over HTTPS with the operator's certificate, and plain
+HTTP to that host is redirected to HTTPS.
 """
 
 from __future__ import annotations
@@ -41,12 +45,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from runtime import certnames
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
 from runtime.router import haproxy_tls
 from runtime.router.base import BaseRouter, Route
 from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, no_web
 
 SLOTS_MIN = 8
+API_CERT = "_pier_api"  # the control plane's certificate; apps' are named by their UUIDs
 TUNNEL_SECONDS = 3600  # an idle WebSocket is closed after an hour
 PIPE_BYTES = 1 << 20  # the access log pipe: 50 ms of ~20k requests/s
 NOT_JSON_LINE = re.compile(rb"^(?!\{).*\n", re.MULTILINE)
@@ -125,11 +131,12 @@ def _return(status: int, page: str, paths: Paths, kind: str = "file") -> str:
 def render_config(
     routes: list[Route], slots: dict[str, int], paths: Paths, *,
     listen: str = ":8080", response_timeout: float = 30.0, tunnel: float = TUNNEL_SECONDS,
-    https_listen: str = "",
+    https_listen: str = "", api_host: str = "", api_upstream: str = "",
 ) -> str:
     """Return the complete haproxy.cfg for the shape of ``routes`` (not their upstreams).
 
     With ``https_listen``, HTTPS is served there too (see :mod:`runtime.router.haproxy_tls`).
+    With ``api_host``, that host is the control plane's, at ``api_upstream``.
     """
     tls = haproxy_tls.TlsPaths(paths.state_dir)
     error_pages = "\n".join(
@@ -191,9 +198,18 @@ def render_config(
         # idempotent requests are sent again.
         "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
         *haproxy_tls.frontend_lines(tls),
-        "    " + _return(404, "no-such-app.html", paths) + " unless { var(txn.app) -m found }",
+        *(_api_frontend_lines(api_host, https_listen) if api_host else []),
+        *(haproxy_tls.redirect_lines(tls, https_listen) if https_listen else []),
+        "    " + _return(404, "no-such-app.html", paths)
+        + " unless { var(txn.app) -m found }" + (" || pier_api" if api_host else ""),
+        *(["    use_backend pier_api if pier_api"] if api_host else []),
         "    use_backend app_%[var(txn.app)]",
     ]
+    if api_host:
+        lines += ["", "backend pier_api",
+                  # Pushes stream their build and `logs --tail` stays open: as long as a tunnel.
+                  f"    timeout server {tunnel:g}s",
+                  f"    server api {api_upstream}"]
     for route in sorted(routes, key=lambda r: r.app):
         lines += ["", f"backend {backend_name(route.app)}", "    balance roundrobin"]
         if route.maintenance:
@@ -210,6 +226,15 @@ def render_config(
             f"    server-template w 1-{slots[route.app]} unset.invalid:1 disabled",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _api_frontend_lines(api_host: str, https_listen: str) -> list[str]:
+    lines = [f"    acl pier_api var(txn.host) -m str {api_host.lower()}"]
+    if https_listen:
+        target = haproxy_tls.https_url(api_host.lower(), https_listen) + "%[capture.req.uri]"
+        lines.append(f"    http-request redirect code 301 location {target}"
+                     f" if pier_api !{{ ssl_fc }} !{{ path_beg {haproxy_tls.CHALLENGE_PREFIX} }}")
+    return lines
 
 
 def render_hosts(routes: list[Route]) -> str:
@@ -283,10 +308,15 @@ class Router(BaseRouter):
         response_timeout: float = 30.0,
         reload_timeout: float = 10.0,
         https_listen: str = "",
+        api_host: str = "",
+        api_upstream: str = "",
+        api_cert_files: tuple[str, str] | None = None,
     ) -> None:
         self.paths = Paths(Path(state_dir))
         self.tls = haproxy_tls.TlsPaths(Path(state_dir))
         self.https_listen = https_listen
+        self.api_host, self.api_upstream = api_host, api_upstream
+        self.api_cert_files = api_cert_files  # (chain, key): the control plane's certificate
         self.listen = listen
         self.access_log = access_log
         self.response_timeout = response_timeout
@@ -312,12 +342,20 @@ class Router(BaseRouter):
         if self._sync(routes, state):
             self._save_servers()
         if self.https_listen:
-            self._certificates().sync({r.app: r.certificate for r in routes if r.certificate})
+            wanted = {r.app: r.certificate for r in routes if r.certificate}
+            if self.api_host and self.api_cert_files:
+                wanted[API_CERT] = haproxy_tls.read_bundle(*self.api_cert_files)
+            self._certificates().sync(wanted)
+            # After the certificates: a host is redirected only once HTTPS serves it.
+            haproxy_tls.Redirects(self.tls, self._api).sync({
+                host.lower() for r in routes if r.certificate and r.https_redirect
+                for host in certnames.covered_hosts(r.certificate, r.hosts)})
 
     def _config(self, routes: list[Route], slots: dict[str, int]) -> str:
         return render_config(routes, slots, self.paths, listen=self.listen,
                              response_timeout=self.response_timeout,
-                             https_listen=self.https_listen)
+                             https_listen=self.https_listen, api_host=self.api_host,
+                             api_upstream=self.api_upstream)
 
     def _on_disk(self) -> tuple[str, str] | None:
         try:
@@ -448,7 +486,8 @@ class Router(BaseRouter):
         """Start :meth:`serve` in a child process and wait until HAProxy's API answers."""
         command = [sys.executable, "-m", "runtime.router.haproxy",
                    "--state-dir", str(self.paths.state_dir), "--listen", self.listen,
-                   "--access-log", self.access_log, "--https-listen", self.https_listen]
+                   "--access-log", self.access_log, "--https-listen", self.https_listen,
+                   "--api-host", self.api_host, "--api-upstream", self.api_upstream]
         process = subprocess.Popen(command, **popen)
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
@@ -518,9 +557,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--listen", default=":8080")
     parser.add_argument("--access-log", default="stdout")
     parser.add_argument("--https-listen", default="", help="e.g. :8443; empty: no HTTPS")
+    parser.add_argument("--api-host", default="", help="the control plane's host name")
+    parser.add_argument("--api-upstream", default="", help="the control plane, e.g. 127.0.0.1:5000")
     args = parser.parse_args(argv)
     return Router(state_dir=args.state_dir, listen=args.listen, access_log=args.access_log,
-                  https_listen=args.https_listen).serve()
+                  https_listen=args.https_listen, api_host=args.api_host,
+                  api_upstream=args.api_upstream).serve()
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ that has none needs one anyway: a self-signed default certificate is generated o
 ACME HTTP-01 answers come from a map file (token -> key authorization) that the ACME client
 fills through ``add map`` / ``del map``; the frontend answers
 ``/.well-known/acme-challenge/<token>`` from it for every host.
+
+HTTP to HTTPS redirects (301) are another map (host -> 1), kept by the runtime the same way:
+a host is in it while its app wants redirects and serves a valid certificate for it.
+Challenge paths are never redirected (an ACME server asks over plain HTTP).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from runtime.errors import RouterUnavailable
+from runtime.errors import ImproperlyConfigured, RouterUnavailable
 
 # Mozilla's "intermediate" profile (TLS 1.2 with AEAD ciphers and forward secrecy, TLS 1.3).
 CIPHERS = ":".join([
@@ -57,6 +61,10 @@ class TlsPaths:
     def challenges(self) -> Path:
         return self.state_dir / "acme-challenges.map"
 
+    @property
+    def redirects(self) -> Path:
+        return self.state_dir / "https-redirect.map"
+
     def cert(self, app: str) -> Path:
         return self.certs / f"{app}.pem"
 
@@ -86,14 +94,39 @@ def frontend_lines(paths: TlsPaths) -> list[str]:
     ]
 
 
+def https_url(host: str, https_listen: str) -> str:
+    """The log-format prefix of a redirect's target: ``https://<host>[:port]``."""
+    port = https_listen.rpartition(":")[2]
+    return f"https://{host}" + ("" if port == "443" else f":{port}")
+
+
+def redirect_lines(paths: TlsPaths, https_listen: str) -> list[str]:
+    """Send plain HTTP for the hosts in the redirect map to HTTPS (301), challenges aside."""
+    target = https_url("%[var(txn.host)]", https_listen) + "%[capture.req.uri]"
+    return [
+        f"    http-request redirect code 301 location {target}"
+        f" if !{{ ssl_fc }} !{{ path_beg {CHALLENGE_PREFIX} }}"
+        f" {{ var(txn.host),map_str({paths.redirects}) -m found }}",
+    ]
+
+
 def prepare(paths: TlsPaths) -> None:
     """Create what HAProxy needs to start an HTTPS listener: default cert, lists, map."""
     paths.certs.mkdir(parents=True, exist_ok=True, mode=0o700)
-    for path in (paths.crt_list, paths.challenges):
+    for path in (paths.crt_list, paths.challenges, paths.redirects):
         if not path.exists():
             path.write_text("")
     if not paths.default_cert.exists():
         _write_secret(paths.default_cert, self_signed_pem("pier-default"))
+
+
+def read_bundle(chain_file: str, key_file: str) -> str:
+    """Return the PEM bundle HAProxy serves (chain, then key) from an operator's two files."""
+    try:
+        chain, key = Path(chain_file).read_text(), Path(key_file).read_text()
+    except OSError as e:
+        raise ImproperlyConfigured(f"cannot read the control plane's certificate: {e}") from e
+    return chain.strip() + "\n" + key.strip() + "\n"
 
 
 def self_signed_pem(name: str, days: int = 3650) -> str:
@@ -191,19 +224,44 @@ class Challenges:
     def add(self, token: str, key_authorization: str) -> None:
         _check_token(token)
         _check_token(key_authorization.replace(".", ""))
-        with _locked(self.paths.challenges) as lines:
-            lines[:] = [line for line in lines if line.split()[0] != token]
-            lines.append(f"{token} {key_authorization}")
-        self.api(f"del map {self.paths.challenges} {token}")
-        answer = self.api(f"add map {self.paths.challenges} {token} {key_authorization}")
-        if answer.strip():
-            raise RouterUnavailable(f"HAProxy refused an ACME challenge: {answer.strip()}")
+        _map_set(self.api, self.paths.challenges, {token: key_authorization}, set())
 
     def remove(self, token: str) -> None:
         _check_token(token)
-        with _locked(self.paths.challenges) as lines:
-            lines[:] = [line for line in lines if line.split()[0] != token]
-        _quietly(self.api, f"del map {self.paths.challenges} {token}")
+        _map_set(self.api, self.paths.challenges, {}, {token})
+
+
+class Redirects:
+    """The hosts whose plain HTTP requests are redirected to HTTPS."""
+
+    def __init__(self, paths: TlsPaths, api: Api) -> None:
+        self.paths = paths
+        self.api = api
+
+    def installed(self) -> set[str]:
+        return {line.split()[0] for line in _read(self.paths.redirects).splitlines()
+                if line.strip()}
+
+    def sync(self, hosts: set[str]) -> None:
+        current = self.installed()
+        if hosts != current:
+            _map_set(self.api, self.paths.redirects, dict.fromkeys(hosts - current, "1"),
+                     current - hosts)
+
+
+def _map_set(api: Api, path: Path, put: dict[str, str], remove: set[str]) -> None:
+    """Change a map file and HAProxy's copy of it alike: the file for the next reload or
+    restart, the runtime API for now. Keys and values must be single words."""
+    with _locked(path) as lines:
+        lines[:] = [line for line in lines
+                    if line.split()[0] not in remove and line.split()[0] not in put]
+        lines.extend(f"{key} {value}" for key, value in put.items())
+    for key in sorted(remove | put.keys()):
+        _quietly(api, f"del map {path} {key}")  # absent: nothing to delete
+    for key, value in sorted(put.items()):
+        answer = api(f"add map {path} {key} {value}")
+        if answer.strip():
+            raise RouterUnavailable(f"HAProxy refused a change to {path.name}: {answer.strip()}")
 
 
 def _check_token(value: str) -> None:

@@ -11,6 +11,7 @@ import logging
 import secrets
 import shutil
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from kombu.exceptions import OperationalError
 
@@ -55,7 +56,7 @@ def app_create(*, user, name: str | None = None) -> App:
         name = app_random_name()
         while App.objects.filter(name=name).exists():
             name = app_random_name()
-    validate_app_name(name)
+    _validate_name(name)
     if App.objects.filter(name=name).exists():
         raise Conflict(f"app name {name!r} is already taken: choose another")
     owner_lock(user=user)
@@ -87,7 +88,7 @@ def app_update(
     app = app_get(user=user, name=name, for_update=True)
     if new_name is not None and new_name != app.name:
         _require_owner(app=app, user=user, action="rename")
-        validate_app_name(new_name)
+        _validate_name(new_name)
         if App.objects.filter(name=new_name).exists():
             raise Conflict(f"app name {new_name!r} is already taken: choose another")
         app.name = new_name
@@ -102,6 +103,15 @@ def app_update(
     app.save()
     runtime_nudge_on_commit()
     return app
+
+
+def _validate_name(name: str) -> None:
+    validate_app_name(name)
+    # The app's default host would be the control plane's: the router sends that host to
+    # the control plane, but ACME would issue the app a certificate for it.
+    if settings.PIER_API_HOST and f"{name}.{settings.PIER_DOMAIN}" == settings.PIER_API_HOST:
+        raise Invalid(f"{name!r} is taken by the control plane ({settings.PIER_API_HOST}): "
+                      "choose another name")
 
 
 @transaction.atomic

@@ -35,6 +35,45 @@ def app_hosts(*, app: App) -> list[str]:
             *app.domains.values_list("hostname", flat=True)]
 
 
+def certificate_status(*, app: App) -> dict:
+    """Read the certificate and, for each of the app's hosts, whether HTTPS serves it."""
+    cert = Certificate.objects.filter(app=app).first()
+    hosts = app_hosts(app=app)
+    if cert is None:
+        return {"acm": False, "source": None, "state": None, "issuer": "", "not_after": None,
+                "last_error": "", "https_redirect": app.https_redirect,
+                "domains": [{"hostname": h, "status": "none"} for h in hosts]}
+    return {
+        "acm": cert.source == Certificate.Source.ACME,
+        "source": cert.source,
+        "state": cert.state,
+        "issuer": cert.issuer,
+        "not_after": cert.not_after.isoformat() if cert.not_after else None,
+        "last_error": cert.last_error,
+        "https_redirect": app.https_redirect,
+        "domains": [{"hostname": h, "status": _host_status(cert, h)} for h in hosts],
+    }
+
+
+def _host_status(cert: Certificate, host: str) -> str:
+    if cert.state == Certificate.State.FAILING:
+        return "failing"
+    if covers(cert.domains, host) and cert.chain_pem:
+        return "issued"
+    return "pending" if cert.source == Certificate.Source.ACME else "not covered"
+
+
+def https_redirect_set(*, app: App, enabled: bool) -> App:
+    """Turn the app's HTTP to HTTPS redirect on or off (it applies to hosts with a
+    certificate only); the router follows on the runtime's next pass, without a reload."""
+    if not isinstance(enabled, bool):
+        raise Invalid("enabled must be true or false")
+    App.objects.filter(pk=app.pk).update(https_redirect=enabled, updated_at=timezone.now())
+    app.https_redirect = enabled
+    runtime_nudge_on_commit()
+    return app
+
+
 def certificate_add(*, app: App, chain_pem: str, key_pem: str) -> Certificate:
     """Serve the user's own certificate for the app (replacing ACME, if it was on)."""
     parsed = parse_certificate(chain_pem=chain_pem, key_pem=key_pem)
@@ -107,7 +146,7 @@ def certificate_issue(*, certificate_id: int) -> Certificate | None:
         last_error="", failures=0, next_attempt_at=_renew_at(parsed), updated_at=timezone.now())
     if updated:
         runtime_nudge_on_commit()
-        event_log(app=cert.app.name, dyno="certs",
+        event_log(app_id=cert.app.id, dyno="certs",
                   message=f"Certificate issued by {parsed.issuer} for {', '.join(hosts)}, "
                           f"valid until {parsed.not_after:%Y-%m-%d %H:%M} UTC")
     cert.refresh_from_db()
@@ -144,7 +183,7 @@ def _failed(cert: Certificate, error: str) -> Certificate:
         state=Certificate.State.FAILING, last_error=error, failures=failures,
         next_attempt_at=timezone.now() + backoff, updated_at=timezone.now())
     serving = " (the current certificate keeps serving)" if cert.chain_pem else ""
-    event_log(app=cert.app.name, dyno="certs",
+    event_log(app_id=cert.app.id, dyno="certs",
               message=f"Certificate order failed{serving}, next try in "
                       f"{int(backoff.total_seconds() // 60)} min: {error}")
     cert.refresh_from_db()
@@ -156,7 +195,7 @@ def _check_expiry(cert: Certificate, now: datetime.datetime) -> None:
         error = f"expired on {cert.not_after:%Y-%m-%d}: add a renewed one with `pier certs:add`"
         Certificate.objects.filter(pk=cert.pk).update(state=Certificate.State.FAILING,
                                                       last_error=error)
-        event_log(app=cert.app.name, dyno="certs", message=f"Certificate {error}")
+        event_log(app_id=cert.app.id, dyno="certs", message=f"Certificate {error}")
 
 
 def _renew_at(parsed) -> datetime.datetime:

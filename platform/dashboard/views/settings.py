@@ -1,4 +1,7 @@
-"""An app's settings: config vars, domains, collaborators, maintenance mode, deletion."""
+"""An app's settings: config vars, domains and their HTTPS certificates, collaborators,
+maintenance mode, deletion."""
+
+import datetime
 
 from django.conf import settings as django_settings
 from django.contrib import messages
@@ -9,6 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from api import selectors
 from api.errors import PierError
 from api.services import apps as app_services
+from api.services import certs as cert_services
 from api.services import collaborators as collaborator_services
 from api.services import config as config_services
 from api.services import domains as domain_services
@@ -23,6 +27,7 @@ def _settings_context(request, app, **bound) -> dict:
         "config_vars": sorted(selectors.config_current(app=app).values.items()),
         "reveal": request.GET.get("reveal") == "1",
         "domains": app.domains.all(),
+        "https": _https_context(app),
         "dns_target": f"{app.name}.{django_settings.PIER_DOMAIN}",
         "collaborators": [row.user for row in collaborators],
         "is_owner": app.owner_id == request.user.pk,
@@ -33,6 +38,13 @@ def _settings_context(request, app, **bound) -> dict:
     }
     context.update(bound)
     return context
+
+
+def _https_context(app) -> dict:
+    status = cert_services.certificate_status(app=app)
+    expires = status["not_after"] and datetime.datetime.fromisoformat(status["not_after"])
+    return {**status, "expires": expires,
+            "enabled": django_settings.PIER_ROUTER_HTTPS_PORT != 0}
 
 
 def _invalid(request, app, **bound):
@@ -170,6 +182,39 @@ def maintenance(request, app):
         state = "on" if form.enabled else "off"
         messages.success(request, f"Maintenance mode is {state}.")
     return _back(obj, "maintenance")
+
+
+@require_POST
+@login_required
+def certs_acm(request, app):
+    obj = app_or_404(request, app)
+    form = forms.SwitchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose Automated Certificate Management on or off.")
+        return _back(obj, "https")
+    service = cert_services.acm_enable if form.on else cert_services.acm_disable
+    try:
+        service(app=obj)
+    except PierError as e:
+        messages.error(request, e.message)
+    else:
+        messages.success(request, "Automated Certificate Management is on: certificates are "
+                         "being ordered." if form.on else
+                         "Automated Certificate Management is off.")
+    return _back(obj, "https")
+
+
+@require_POST
+@login_required
+def certs_redirect(request, app):
+    obj = app_or_404(request, app)
+    form = forms.SwitchForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose HTTPS redirects on or off.")
+        return _back(obj, "https")
+    cert_services.https_redirect_set(app=obj, enabled=form.on)
+    messages.success(request, f"Redirects from HTTP to HTTPS are {'on' if form.on else 'off'}.")
+    return _back(obj, "https")
 
 
 @require_POST

@@ -72,3 +72,20 @@ def test_bad_certificates_are_refused_and_the_old_one_stays(pier, tmp_path):
         refused = pier("certs:add", bad_crt, bad_key, "-a", "myapp")
         assert refused.exit_code != 0 and message in refused.output, refused.output
     assert Certificate.objects.get().chain_pem == before
+
+
+def test_redirect_switch_reaches_the_desired_state(pier, tmp_path):
+    from api.desired import desired_state
+    from api.models import App
+
+    assert pier("apps:create", "myapp").exit_code == 0
+    crt, key = make_cert(tmp_path, "good", ["myapp.localhost"])
+    assert pier("certs:add", crt, key, "-a", "myapp").exit_code == 0
+    assert "is redirected to HTTPS" in pier("certs", "-a", "myapp").output
+    off = pier("certs:redirect:disable", "-a", "myapp")
+    assert off.exit_code == 0 and "redirects disabled for myapp" in off.output
+    assert App.objects.get(name="myapp").https_redirect is False
+    assert [a.https_redirect for a in desired_state()] == [False]
+    assert "not redirected" in pier("certs", "-a", "myapp").output
+    assert pier("certs:redirect:enable", "-a", "myapp").exit_code == 0
+    assert [a.https_redirect for a in desired_state()] == [True]

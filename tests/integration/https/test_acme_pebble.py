@@ -19,6 +19,7 @@ from api.desired import desired_app
 from api.models import App, Certificate
 from api.tasks import certs_issue_task, certs_renew_task
 from pier import runtime_config
+from runtime.applog import stream_key
 from runtime.router import haproxy_tls
 from runtime.router.base import Route
 from tests.integration.https.test_router_tls import free_port, https_get
@@ -102,11 +103,12 @@ def route(app_name: str, upstream: Upstream) -> Route:
     """The route the runtime's reconciler builds from the desired state (certificate too)."""
     desired = desired_app(app=App.objects.get(name=app_name))
     return Route(app_name, (f"{app_name}.localhost", *desired.domains), [upstream.address],
-                 certificate=desired.certificate)
+                 certificate=desired.certificate, https_redirect=desired.https_redirect)
 
 
 def app_log(redis_client, app: str) -> str:
-    return "\n".join(str(fields) for _, fields in redis_client.xrange(f"pier:logs:{app}"))
+    key = stream_key(str(App.objects.get(name=app).id))  # app logs are keyed by the app's id
+    return "\n".join(str(fields) for _, fields in redis_client.xrange(key))
 
 
 def test_acm_issues_a_certificate_served_over_https(
@@ -133,8 +135,15 @@ def test_acm_issues_a_certificate_served_over_https(
     seen = https_get(options, "myapp.localhost", pebble[2]())
     assert seen.status_code == 200 and seen.json()["x-forwarded-proto"] == "https"
     assert (settings.PIER_DATA_DIR / "acme-account.json").stat().st_mode & 0o077 == 0
+    # `curl -I http://myapp.localhost/`: a 301 to HTTPS now that a certificate covers it.
+    plain = httpx.head(f"http://127.0.0.1:{settings.PIER_ROUTER_PORT}/?q=1",
+                       headers={"Host": "myapp.localhost"})
+    assert plain.status_code == 301
+    assert plain.headers["location"] == (
+        f"https://myapp.localhost:{settings.PIER_ROUTER_HTTPS_PORT}/?q=1")
 
-    # Renewal: a due certificate is ordered again and replaced; HTTPS keeps serving.
+    # Renewal: a due certificate is ordered again and replaced; HTTPS keeps serving. The
+    # redirect is on meanwhile: Pebble's plain-HTTP challenge requests must not follow it.
     cert.refresh_from_db()
     Certificate.objects.filter(pk=cert.pk).update(next_attempt_at=None)
     with django_capture_on_commit_callbacks() as queued:
@@ -147,6 +156,11 @@ def test_acm_issues_a_certificate_served_over_https(
     assert renewed.next_attempt_at > renewed.updated_at  # the next renewal, months away
     router.apply([route("myapp", upstream)])
     assert https_get(options, "myapp.localhost", pebble[2]()).status_code == 200
+
+    api.delete("/api/apps/myapp/certs/redirect")
+    router.apply([route("myapp", upstream)])
+    assert httpx.get(f"http://127.0.0.1:{settings.PIER_ROUTER_PORT}/",
+                     headers={"Host": "myapp.localhost"}).status_code == 200
 
 
 def test_a_domain_the_ca_cannot_validate_fails_with_its_error(

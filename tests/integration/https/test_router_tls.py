@@ -170,3 +170,44 @@ def test_acme_challenges_answered_for_any_host_and_kept_across_reloads(tls_route
     assert "thumb_print" not in httpx.get(url, headers={"Host": "echo.localhost"}).text
     with pytest.raises(Exception, match="not an ACME token"):
         router.add_challenge("x; shutdown sessions", "y")
+
+
+def http_get(options, host: str, path: str = "/") -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{port_of(options['listen'])}{path}",
+                     headers={"Host": host})
+
+
+def test_http_redirects_to_https_for_covered_hosts_without_reload(tls_router, upstream,
+                                                                   tmp_path):
+    router, options, restart = tls_router
+    bundle, ca = pem_for(tmp_path, "echo.localhost")
+    hosts = ["echo.localhost", "www.example.test"]  # the certificate covers the first only
+    router.apply([Route("echo", hosts, [upstream.address])])
+    pid = router._worker_pid()
+    assert http_get(options, "echo.localhost").status_code == 200  # no certificate yet
+
+    router.apply([Route("echo", hosts, [upstream.address], certificate=bundle)])
+    moved = http_get(options, "Echo.localhost:8080", "/a/b?c=1&d=%20")
+    assert moved.status_code == 301
+    https_port = port_of(options["https_listen"])
+    assert moved.headers["location"] == f"https://echo.localhost:{https_port}/a/b?c=1&d=%20"
+    assert https_get(options, "echo.localhost", ca).status_code == 200
+    assert http_get(options, "www.example.test").status_code == 200  # not covered
+    # ACME's HTTP-01 requests are never redirected: the router's answers and the app's.
+    challenge = "/.well-known/acme-challenge/tok1"
+    assert http_get(options, "echo.localhost", challenge).status_code == 200  # the app
+    router.add_challenge("tok1", "tok1.thumb")
+    assert http_get(options, "echo.localhost", challenge).text == "tok1.thumb"
+    assert router._worker_pid() == pid, "turning redirects on must not reload HAProxy"
+
+    restart()  # the map is kept on disk
+    assert http_get(options, "echo.localhost").status_code == 301
+    pid = router._worker_pid()
+    router.apply([Route("echo", hosts, [upstream.address], certificate=bundle,
+                        https_redirect=False)])
+    assert http_get(options, "echo.localhost").status_code == 200
+    router.apply([Route("echo", hosts, [upstream.address], certificate=bundle)])
+    assert http_get(options, "echo.localhost").status_code == 301
+    router.apply([Route("echo", hosts, [upstream.address])])  # certificate removed
+    assert http_get(options, "echo.localhost").status_code == 200
+    assert router._worker_pid() == pid

@@ -62,7 +62,7 @@ class Command(BaseCommand):
         return (
             f"  First user {user.email} created. Its API token (shown once):\n"
             f"    {token}\n"
-            f"  Log in the CLI:  .venv/bin/pier login --api-url {settings.PIER_API_URL} "
+            f"  Log in the CLI:  .venv/bin/pier login --api-url {settings.PIER_PUBLIC_URL} "
             f"--token {token}\n"
             f"  Dashboard login: {user.email} / {password}"
             f"  (change it with `python manage.py changepassword {user.username}`)\n"
@@ -94,8 +94,8 @@ class Command(BaseCommand):
         s = settings
         self.stdout.write(
             f"\nPier is starting (data in {s.PIER_DATA_DIR}):\n"
-            f"  Dashboard  {s.PIER_API_URL}/\n"
-            f"  API        {s.PIER_API_URL}/api/   (PIER_API_URL={s.PIER_API_URL})\n"
+            f"  Dashboard  {s.PIER_PUBLIC_URL}/\n"
+            f"  API        {s.PIER_PUBLIC_URL}/api/   (PIER_API_URL={s.PIER_API_URL})\n"
             f"  Router     http://<app>.{s.PIER_DOMAIN}:{s.PIER_ROUTER_PORT}/\n"
             + (
                 first_login
