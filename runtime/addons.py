@@ -152,11 +152,6 @@ class Addons:
         if self.isolate_host:
             unblock_host_access(addon.bridge)
 
-    def stop(self, addon: DesiredAddon) -> None:
-        """Kill the add-on's container (its restart policy brings it back)."""
-        with _engine():
-            self.client.api.kill(addon.resource)
-
     def exec(self, addon: DesiredAddon, argv: Sequence[str], *,
              stdout: io.BufferedIOBase | None = None) -> tuple[int, str]:
         """Run argv in the add-on's container; return (exit code, stderr + unwritten stdout).

@@ -27,7 +27,7 @@ class Service(AddonService):
                 "--dir", self.data_path, "--maxmemory", f"{plan.memory_mb * 3 // 4}mb")
 
     def url(self, *, credentials: dict[str, str], host: str, port: int) -> str:
-        return f"redis://:{_password(credentials)}@{host}:{port}"
+        return f"redis://default:{_password(credentials)}@{host}:{port}"
 
     def ready_command(self, *, credentials: dict[str, str]) -> list[str]:
         return ["redis-cli", "--no-auth-warning", "-a", _password(credentials), "-e", "ping"]
