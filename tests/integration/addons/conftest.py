@@ -16,7 +16,7 @@ docker = pytest.importorskip("docker")
 from addons.container import engine  # noqa: E402
 from addons.images import ensure_service_image  # noqa: E402
 from api.desired import desired_app  # noqa: E402
-from api.models import Addon, App, Build, Config  # noqa: E402
+from api.models import App, Build, Config  # noqa: E402
 from api.services.releases import release_create  # noqa: E402
 from builds.engine.stack import ensure_stack_images  # noqa: E402
 from runtime.backends.docker import Backend  # noqa: E402
@@ -61,24 +61,17 @@ def platform_label(settings, tmp_path, addons_docker, service_images):
     settings.PIER_PLATFORM_ID = label
     settings.PIER_DATA_DIR = tmp_path
     yield label
-    for addon in Addon.objects.all():
-        unblock_host_access(engine_desired(addon).bridge)
     for container in addons_docker.containers.list(
             all=True, filters={"label": f"pier.platform={label}"}):
         container.remove(force=True)
     for network in addons_docker.networks.list(filters={"label": f"pier.platform={label}"}):
         network.reload()
+        unblock_host_access(network.attrs["Options"]["com.docker.network.bridge.name"])
         for container in network.containers:
             network.disconnect(container, force=True)
         network.remove()
     for volume in addons_docker.volumes.list(filters={"label": f"pier.platform={label}"}):
         volume.remove(force=True)
-
-
-def engine_desired(addon):
-    from addons.container import desired
-
-    return desired(addon)
 
 
 @pytest.fixture
@@ -87,7 +80,7 @@ def addons_engine(platform_label):
 
 
 @pytest.fixture
-def make_app(user, service_images):
+def make_app(user, service_images, platform_label):
     """Create an app deployed with the client image (it has psql and redis-cli)."""
 
     def make(name: str) -> App:
