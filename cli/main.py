@@ -9,6 +9,7 @@ import click
 from cli import __version__
 from cli.commands import (
     access,
+    addons,
     apps,
     auth,
     builds,
@@ -17,6 +18,7 @@ from cli.commands import (
     domains,
     drains,
     logs,
+    pg,
     ps,
     releases,
     run,
@@ -24,7 +26,8 @@ from cli.commands import (
 from cli.context import Env
 from cli.errors import CliError
 
-TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access)
+TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access,
+          addons, pg)
 
 
 def report(error: CliError) -> None:

@@ -103,6 +103,8 @@ class DesiredApp:
     stop_grace: float = 30.0  # seconds between SIGTERM and SIGKILL
     certificate: str = ""  # PEM chain + key for HTTPS on its hosts; empty: the default one
     https_redirect: bool = True  # plain HTTP to the hosts the certificate serves -> HTTPS
+    # Networks its processes join besides the apps' one: those of its add-ons.
+    networks: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):
@@ -158,9 +160,9 @@ def app_from_dict(data: dict[str, Any]) -> DesiredApp:
         healthcheck = HealthCheck(**data.pop("healthcheck", {}))
         env = {str(k): str(v) for k, v in data.pop("env", {}).items()}
         domains = tuple(data.pop("domains", ()))
-        return DesiredApp(
-            formation=formation, healthcheck=healthcheck, env=env, domains=domains, **data
-        )
+        networks = tuple(data.pop("networks", ()))
+        return DesiredApp(formation=formation, healthcheck=healthcheck, env=env,
+                          domains=domains, networks=networks, **data)
     except (TypeError, AttributeError) as e:
         raise Invalid(f"invalid desired app: {e}") from e
 
@@ -169,6 +171,7 @@ def app_to_dict(app: DesiredApp) -> dict[str, Any]:
     data = asdict(app)
     data["formation"] = [asdict(spec) for spec in app.formation]
     data["domains"] = list(app.domains)
+    data["networks"] = list(app.networks)
     return data
 
 

@@ -34,10 +34,21 @@ def ensure_iptables_rule(chain: str, rule: list[str]) -> None:
         raise IsolationError(f"iptables -I {chain} {' '.join(rule)} failed ({reason}): {FIX}")
 
 
+def _host_access_rule(iface: str) -> list[str]:
+    return ["-i", iface, "-m", "conntrack", "--ctstate", "NEW", "-j", "DROP"]
+
+
 def block_host_access(iface: str) -> None:
     """Containers on iface cannot open connections to the host; the host can reach them."""
-    ensure_iptables_rule("INPUT", ["-i", iface, "-m", "conntrack", "--ctstate", "NEW",
-                                   "-j", "DROP"])
+    ensure_iptables_rule("INPUT", _host_access_rule(iface))
+
+
+def unblock_host_access(iface: str) -> None:
+    """Remove block_host_access's rule once iface is gone (a destroyed add-on's bridge)."""
+    iptables = shutil.which("iptables")
+    if iptables:
+        subprocess.run([iptables, "-w", "-D", "INPUT", *_host_access_rule(iface)],
+                       capture_output=True)
 
 
 def block_metadata_access(iface: str) -> None:

@@ -1,7 +1,10 @@
 """The desired state the runtime converges to, read from the database as plain dataclasses."""
 
-from api.models import App, Certificate, Release
+from addons.container import desired as addon_desired
+from api.models import Addon, App, Certificate, Release
+from api.services.addons import addon_networks
 from api.validation import DYNO_SIZES
+from runtime.addons import DesiredAddon
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
 
 
@@ -51,6 +54,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         healthcheck=HealthCheck(**release.build.healthcheck),
         certificate=_certificate(app),
         https_redirect=app.https_redirect,
+        networks=addon_networks(app=app),
     )
 
 
@@ -72,3 +76,10 @@ def desired_state() -> list[DesiredApp]:
                       domains=tuple(app.domains.values_list("hostname", flat=True)))
         for app in apps
     ]
+
+
+def desired_addons() -> list[DesiredAddon]:
+    """Every add-on that runs in a container of its own (the runtime keeps them running)."""
+    rows = Addon.objects.filter(provider=Addon.Provider.CONTAINER,
+                                state=Addon.State.AVAILABLE)
+    return [addon_desired(row) for row in rows]

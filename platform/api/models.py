@@ -192,3 +192,83 @@ class Certificate(models.Model):
     def bundle(self) -> str:
         """What the router serves: the chain, then the key ("" until there is one)."""
         return self.chain_pem + self.key_pem if self.chain_pem and self.key_pem else ""
+
+
+class Addon(models.Model):
+    """A backing service instance (a PostgreSQL database, a Redis) attached to apps by URL."""
+
+    class State(models.TextChoices):
+        PROVISIONING = "provisioning"
+        AVAILABLE = "available"
+        FAILED = "failed"
+        DESTROYED = "destroyed"  # its data is gone; its final backup is kept
+
+    class Provider(models.TextChoices):
+        CONTAINER = "container"  # its own container, volume and network
+        SERVER = "server"  # a database and role on PIER_ADDONS_POSTGRESQL_SERVER
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=60, unique=True)  # postgresql-curved-12345
+    service = models.CharField(max_length=30)
+    plan = models.CharField(max_length=30)
+    provider = models.CharField(max_length=10, choices=Provider.choices)
+    # The app it was created for: only that app's users may destroy it.
+    app = models.ForeignKey(App, null=True, on_delete=models.SET_NULL, related_name="addons")
+    state = models.CharField(max_length=14, choices=State.choices, default=State.PROVISIONING)
+    credentials = models.JSONField(default=dict)  # user, password, database, host, port
+    last_error = models.TextField(blank=True)
+    backup_at = models.CharField(max_length=5, blank=True)  # daily backups at HH:MM (UTC)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self):
+        return self.name
+
+
+class AddonAttachment(models.Model):
+    """An add-on handed to an app as the config var ``<name>_URL``."""
+
+    addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="attachments")
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="addon_attachments")
+    name = models.CharField(max_length=60)  # DATABASE, REPORTING_DATABASE...
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["app", "name"], name="unique_attachment_name")
+        ]
+
+    @property
+    def config_var(self) -> str:
+        return f"{self.name}_URL"
+
+
+class AddonBackup(models.Model):
+    """A pg_dump (custom format) of an add-on's database, in the data dir."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="backups")
+    number = models.PositiveIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    size = models.BigIntegerField(default=0)
+    error = models.TextField(blank=True)
+    scheduled = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["addon", "number"], name="unique_backup_number")
+        ]
+
+    @property
+    def label(self) -> str:
+        return f"b{self.number:03d}"

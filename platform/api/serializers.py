@@ -2,7 +2,18 @@
 
 from rest_framework import serializers
 
-from api.models import ApiToken, App, Build, Domain, Drain, Formation, Release
+from api.models import (
+    Addon,
+    AddonAttachment,
+    AddonBackup,
+    ApiToken,
+    App,
+    Build,
+    Domain,
+    Drain,
+    Formation,
+    Release,
+)
 from api.selectors import app_git_url, app_web_url, release_current
 
 
@@ -127,3 +138,36 @@ class DrainSerializer(serializers.ModelSerializer):
     class Meta:
         model = Drain
         fields = ["id", "url", "created_at"]
+
+
+class AddonSerializer(serializers.ModelSerializer):
+    app = serializers.CharField(source="app.name", default=None)
+    attachments = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Addon
+        fields = ["id", "name", "service", "plan", "provider", "state", "app", "attachments",
+                  "backup_at", "created_at"]
+
+    def get_attachments(self, addon):
+        return [{"app": row.app.name, "config_var": row.config_var}
+                for row in addon.attachments.select_related("app")]
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    addon = AddonSerializer()
+    config_var = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = AddonAttachment
+        fields = ["name", "config_var", "addon", "created_at"]
+
+
+class BackupSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="label")
+    addon = serializers.CharField(source="addon.name")
+
+    class Meta:
+        model = AddonBackup
+        fields = ["id", "addon", "status", "size", "error", "scheduled", "created_at",
+                  "finished_at"]

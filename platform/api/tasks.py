@@ -5,7 +5,7 @@ from docker.errors import DockerException
 
 from api.desired import desired_app
 from api.models import App
-from api.services import certs
+from api.services import addon_backups, certs
 from api.services.apps import PurgePending, app_purge
 from api.services.oneoff import oneoff_run
 from pier.redis import get_redis
@@ -63,3 +63,15 @@ def certs_issue_task(certificate_id: int) -> None:
 def certs_renew_task() -> int:
     """Periodic (Celery beat): queue the ACME orders due, note expired certificates."""
     return certs.certificates_renew_due()
+
+
+@shared_task(name="api.addon_backup")
+def addon_backup_task(backup_id: int) -> None:
+    """Dump one add-on backup (`pg:backups:capture`, schedules)."""
+    addon_backups.backup_run(backup_id=backup_id)
+
+
+@shared_task(name="api.addon_backups_scheduled")
+def addon_backups_scheduled_task() -> int:
+    """Periodic (Celery beat, every minute): start the scheduled backups that are due."""
+    return len(addon_backups.backups_scheduled_run())

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import certs_views, views
+from api import addons_views, certs_views, views
 from api.oneoff_views import oneoff_create
 from logs.views import log_stream
 
@@ -38,6 +38,25 @@ urlpatterns = [
     path(f"{APP}/drains", views.DrainListView.as_view(), name="drains"),
     # <path:> because a drain URL arrives percent-encoded and Django decodes its slashes.
     path(f"{APP}/drains/<path:url>", views.DrainDetailView.as_view(), name="drain"),
+    path("addons/<str:name>", addons_views.AddonInfoView.as_view(), name="addon-info"),
+    path(f"{APP}/addons", addons_views.AddonListView.as_view(), name="addons"),
+    path(f"{APP}/addons/<str:name>", addons_views.AddonDetailView.as_view(), name="addon"),
+    path(f"{APP}/addon-attachments", addons_views.AttachmentListView.as_view(),
+         name="addon-attachments"),
+    path(f"{APP}/addon-attachments/<str:name>", addons_views.AttachmentDetailView.as_view(),
+         name="addon-attachment"),
+    path(f"{APP}/pg", addons_views.PgInfoView.as_view(), name="pg-info"),
+    path(f"{APP}/pg/credentials", addons_views.PgCredentialsView.as_view(),
+         name="pg-credentials"),
+    path(f"{APP}/pg/backups", addons_views.BackupListView.as_view(), name="pg-backups"),
+    path(f"{APP}/pg/backups/schedule", addons_views.BackupScheduleView.as_view(),
+         name="pg-backups-schedule"),
+    path(f"{APP}/pg/backups/<str:label>", addons_views.BackupDetailView.as_view(),
+         name="pg-backup"),
+    path(f"{APP}/pg/backups/<str:label>/restore", addons_views.BackupRestoreView.as_view(),
+         name="pg-backup-restore"),
+    path(f"{APP}/pg/backups/<str:label>/download", addons_views.BackupDownloadView.as_view(),
+         name="pg-backup-download"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),
     path(
         f"{APP}/collaborators/<str:email>",

@@ -17,6 +17,7 @@ from django.utils import timezone
 from api.errors import Conflict, PierError
 from api.models import App, Build, Release
 from api.selectors import config_current
+from api.services.addons import addon_networks
 from api.services.releases import release_create
 from builds import images
 from builds.appjson import app_json, app_json_formation, app_json_healthcheck
@@ -210,7 +211,7 @@ def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
     """Run the `release:` process in a one-off container of the new image; return its status."""
     version = (app.releases.aggregate(v=Max("version"))["v"] or 0) + 1
     desired = DesiredApp(name=app.name, id=str(app.id), release=version, image=image,
-                         env=dict(config.values))
+                         env=dict(config.values), networks=addon_networks(app=app))
 
     def output(chunk: bytes) -> None:
         for line in chunk.decode("utf-8", "replace").splitlines():

@@ -229,6 +229,7 @@ CELERY_TASK_ALWAYS_EAGER = False
 # The worker runs Celery beat too (Procfile): certificate renewals are checked hourly.
 CELERY_BEAT_SCHEDULE = {
     "certs-renew": {"task": "api.certs_renew", "schedule": 3600.0},
+    "addon-backups": {"task": "api.addon_backups_scheduled", "schedule": 60.0},
 }
 
 PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
@@ -242,6 +243,16 @@ PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.
 PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.haproxy.Router")
 # Development only: run apps even when iptables cannot keep them away from the host.
 PIER_UNSAFE_NO_ISOLATION = _env_bool("PIER_UNSAFE_NO_ISOLATION")
+# Add-ons: the services offered (one plug-in module each), an admin DSN that makes
+# PostgreSQL add-ons databases on that server instead of containers, scheduled backups kept.
+PIER_ADDON_SERVICES = [
+    path.strip() for path in os.environ.get(
+        "PIER_ADDON_SERVICES",
+        "addons.services.postgresql.Service,addons.services.redis.Service").split(",")
+    if path.strip()
+]
+PIER_ADDONS_POSTGRESQL_SERVER = os.environ.get("PIER_ADDONS_POSTGRESQL_SERVER", "")
+PIER_ADDONS_BACKUP_RETAIN = int(os.environ.get("PIER_ADDONS_BACKUP_RETAIN", "7"))
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"
 

@@ -238,6 +238,11 @@ class Backend(BaseBackend):
             detach=True,
         )
 
+    def _join_networks(self, app: DesiredApp, container) -> None:
+        """Connect a created container to its app's add-on networks, before it starts."""
+        for network in app.networks:
+            self.client.api.connect_container_to_network(container.id, network)
+
     def start_process(
         self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts: int = 0
     ) -> ProcessStatus:
@@ -264,6 +269,7 @@ class Backend(BaseBackend):
             except docker.errors.APIError as e:
                 raise StartFailed(f"{app.name} {dyno}: {e.explanation or e}") from e
             try:
+                self._join_networks(app, container)
                 container.start()
             except docker.errors.APIError as e:
                 container.remove(force=True)
@@ -366,11 +372,17 @@ class Backend(BaseBackend):
         if self.leases:
             labels["pier.lease"] = name
         try:
-            return self.client.containers.create(
+            container = self.client.containers.create(
                 command=shell_command(command), labels=labels, name=name, **kwargs, **extra,
             )
         except docker.errors.ImageNotFound as e:
             raise StartFailed(f"{app.name} {dyno}: image {app.image} not found") from e
+        try:
+            self._join_networks(app, container)
+        except docker.errors.APIError as e:
+            container.remove(force=True)
+            raise StartFailed(f"{app.name} {dyno}: {e.explanation or e}") from e
+        return container
 
     def stop_oneoff(self, app: str, dyno: str) -> None:
         """Kill a running one-off process (its caller went away); ``app`` is the app's id."""

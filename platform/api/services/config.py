@@ -17,8 +17,11 @@ def _describe(set_keys: list[str], unset_keys: list[str]) -> str:
     return "; ".join(parts)
 
 
-def config_update(*, app: App, changes: dict, user) -> dict[str, str]:
-    """Apply changes (None unsets a key) as a new Config and a new release; return the config."""
+def config_update(*, app: App, changes: dict, user, description: str = "") -> dict[str, str]:
+    """Apply changes (None unsets a key) as a new Config and a new release; return the config.
+
+    ``description`` replaces the release's "Set X config vars" (add-ons say what they did).
+    """
     validate_config_vars(changes)
     with transaction.atomic():
         App.objects.select_for_update().filter(pk=app.pk).first()
@@ -41,7 +44,7 @@ def config_update(*, app: App, changes: dict, user) -> dict[str, str]:
             app=app,
             build=build,
             config=config,
-            description=_describe(set_keys, unset_keys),
+            description=description or _describe(set_keys, unset_keys),
             user=user,
             # With code to run, the new config goes live only once the runtime restarts it.
             status=Release.Status.PENDING if build else Release.Status.SUCCEEDED,

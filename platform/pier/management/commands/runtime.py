@@ -11,7 +11,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import close_old_connections
 
-from api.desired import desired_state
+from addons.container import engine as addon_engine
+from api.desired import desired_addons, desired_state
 from api.models import Release
 from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
 from api.services.drains import drains_by_app
@@ -33,6 +34,7 @@ class ReportingReconciler:
 
     def __init__(self, reconciler: Reconciler, backend):
         self.reconciler, self.backend = reconciler, backend
+        self.addons = addon_engine()  # add-on containers: kept running beside the apps
         self._next_reap = 0.0
 
     def reconcile(self, desired):
@@ -44,6 +46,8 @@ class ReportingReconciler:
         releases_without_web_settle(apps=desired)
         statuses_record(processes=self.backend.list_processes())
         self._reap()
+        for error in self.addons.converge(desired_addons()):
+            log.warning("%s", error)
         return result
 
     def _reap(self) -> None:

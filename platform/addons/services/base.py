@@ -1,0 +1,77 @@
+"""The contract of an add-on service plug-in: one module per service, exporting ``Service``.
+
+A new kind of add-on (MySQL, say) is one new module here and its dotted path in
+``PIER_ADDON_SERVICES``: a service says what image its container runs and how, how to
+build its URL from an add-on's credentials, and which commands (run inside its
+container) make it ready, set its credentials, report on it, back it up and restore it.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from runtime.addons import DesiredAddon
+
+# Generated names and passwords: never quoted in commands, so they must stay this simple.
+SAFE = re.compile(r"^[a-z0-9_]{1,63}$")
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    memory_mb: int
+    description: str
+
+
+PLANS = {
+    plan.name: plan
+    for plan in (
+        Plan("mini", 256, "256 MB of memory; for development and small apps"),
+        Plan("standard", 1024, "1 GB of memory"),
+    )
+}
+DEFAULT_PLAN = "mini"
+
+
+def token(prefix: str = "", nbytes: int = 6) -> str:
+    return prefix + secrets.token_hex(nbytes)
+
+
+class AddonService:
+    name = ""  # what users type: `pier addons:create <name>`
+    attachment = ""  # default attachment name: DATABASE gives DATABASE_URL
+    image = ""  # built by buildpacks/services/build.sh <name>
+    data_path = ""  # where the add-on's volume is mounted in its container
+    port = 0
+    backups = False  # supports pg:backups
+
+    def credentials(self) -> dict[str, str]:
+        """Return new credentials for an add-on: at least ``password``."""
+        raise NotImplementedError("a service must provide credentials()")
+
+    def command(self, *, credentials: dict[str, str], plan: Plan) -> tuple[str, ...]:
+        """Return the arguments of the container's command (given to its entrypoint)."""
+        raise NotImplementedError("a service must provide command(credentials, plan)")
+
+    def url(self, *, credentials: dict[str, str], host: str, port: int) -> str:
+        raise NotImplementedError("a service must provide url(credentials, host, port)")
+
+    def ready_command(self, *, credentials: dict[str, str]) -> list[str]:
+        """Return a command that exits 0 in the container once the service takes clients."""
+        raise NotImplementedError("a service must provide ready_command(credentials)")
+
+    def setup_commands(self, *, credentials: dict[str, str]) -> list[list[str]]:
+        """Return commands that make the credentials valid (run at creation and rotation)."""
+        return []
+
+    def shell_command(self, *, credentials: dict[str, str]) -> list[str]:
+        """Return the interactive client (psql, redis-cli) run in the container."""
+        raise NotImplementedError("a service must provide shell_command(credentials)")
+
+    def desired(self, *, addon_id: str, name: str, credentials: dict[str, str],
+                plan: Plan) -> DesiredAddon:
+        return DesiredAddon(id=addon_id, name=name, image=self.image, data_path=self.data_path,
+                            memory_mb=plan.memory_mb,
+                            command=self.command(credentials=credentials, plan=plan))
