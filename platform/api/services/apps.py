@@ -17,10 +17,11 @@ from kombu.exceptions import OperationalError
 
 from api import dyno_status
 from api.errors import Conflict, Forbidden, Invalid
-from api.models import App, Config
+from api.models import Addon, App, Config
 from api.nudge import runtime_nudge_on_commit
 from api.quotas import apps_quota_check, owner_lock
 from api.selectors import app_get
+from api.services.addons import addon_destroy
 from api.services.releases import release_create
 from api.validation import validate_app_name
 from builds import images, logstream
@@ -119,6 +120,7 @@ def app_destroy(*, user, name: str) -> None:
     """Delete the app's rows (collaborators, domains, drains...) and schedule the rest."""
     app = app_get(user=user, name=name, for_update=True)
     _require_owner(app=app, user=user, action="destroy")
+    _addons_destroy(app=app, user=user)
     app_id = str(app.id)
     build_ids = [str(pk) for pk in app.builds.values_list("pk", flat=True)]
     # Releases point at builds and configs with PROTECT; drop them first.
@@ -126,6 +128,23 @@ def app_destroy(*, user, name: str) -> None:
     app.delete()
     runtime_nudge_on_commit()  # the runtime stops the processes of apps that are gone
     transaction.on_commit(lambda: _purge_later(app_id=app_id, build_ids=build_ids))
+
+
+def _addons_destroy(*, app: App, user) -> None:
+    """Destroy the add-ons made for app, each keeping a final backup, as Heroku does.
+
+    Refused, before anything is removed, while one of them serves another app too.
+    """
+    owned = list(app.addons.exclude(state=Addon.State.DESTROYED))
+    for addon in owned:
+        elsewhere = sorted(addon.attachments.exclude(app=app).values_list("app__name", flat=True))
+        if elsewhere:
+            raise Conflict(
+                f"{app.name}'s add-on {addon.name} is still attached to {', '.join(elsewhere)}: "
+                f"detach it there first (`pier addons:detach {addon.name} -a {elsewhere[0]}`)"
+            )
+    for addon in owned:
+        addon_destroy(app=app, user=user, name=addon.name, confirm=app.name)
 
 
 def _purge_later(*, app_id: str, build_ids: list[str]) -> None:

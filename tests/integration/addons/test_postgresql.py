@@ -7,7 +7,7 @@ import pytest
 
 from addons.container import desired
 from api.errors import Conflict, Invalid
-from api.models import Addon
+from api.models import Addon, App
 from api.selectors import config_current
 from api.services import addons
 
@@ -106,3 +106,22 @@ def test_destroy_needs_confirm_and_keeps_a_final_backup(make_app, user, addons_e
     assert "DATABASE_URL" not in config_current(app=app).values
     final = addon.backups.get()
     assert final.status == "succeeded" and final.size > 0
+
+
+def test_destroying_the_app_destroys_its_addons_keeping_a_final_backup(
+        make_app, user, addons_engine):
+    from api.services.apps import app_destroy
+
+    app = make_app("pgappgone")
+    reporting = make_app("pgappreport")
+    addon = addons.addon_create(app=app, user=user, service="postgresql")
+    addons.addon_attach(app=reporting, user=user, name=addon.name, alias="REPORTING_DATABASE")
+    with pytest.raises(Conflict, match="still attached to pgappreport"):
+        app_destroy(user=user, name="pgappgone")
+    assert App.objects.filter(name="pgappgone").exists()  # nothing removed
+    addons.addon_detach(app=reporting, user=user, name="REPORTING_DATABASE")
+    app_destroy(user=user, name="pgappgone")
+    addon.refresh_from_db()
+    assert addon.state == Addon.State.DESTROYED
+    assert not addons_engine.running(desired(addon))
+    assert addon.backups.get().status == "succeeded"
