@@ -58,6 +58,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
+from runtime import applog
 from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
 from runtime.errors import BackendUnavailable, EngineError, StartFailed
@@ -99,9 +100,7 @@ def _timestamp(value: str | None) -> float | None:
     """Parse Docker's RFC 3339 time (nanoseconds, Z), or None for its zero time."""
     if not value or value.startswith("0001-"):
         return None
-    date, _, fraction = value.rstrip("Z").partition(".")
-    text = f"{date}.{(fraction + '000000')[:6]}+00:00"
-    return datetime.datetime.fromisoformat(text).timestamp()
+    return datetime.datetime.fromisoformat(applog.utc_timestamp(value)).timestamp()
 
 
 class Backend(BaseBackend):
