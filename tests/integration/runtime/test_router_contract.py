@@ -1,17 +1,15 @@
 """One contract, every router: the in-memory fake, HAProxy and Caddy answer alike.
 
 HAProxy and Caddy run as real processes on a free loopback port, in front of real HTTP
-servers (:class:`rt_helpers.Upstream`, which answer with their own port); the memory
+servers (the ``upstreams`` fixture, which answer with their own port); the memory
 router says which upstream it would use and that upstream is asked.
 """
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
-from rt_helpers import Upstream
+from conftest import free_port
 
 from runtime.router import available_routers
 from runtime.router.base import Route
@@ -25,12 +23,6 @@ KINDS = {"runtime.router.memory.Router": "memory", "runtime.router.haproxy.Route
 
 def test_every_shipped_router_is_under_contract():
     assert sorted(available_routers()) == sorted(KINDS)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Served:
@@ -83,14 +75,6 @@ def served(request, tmp_path):
         finally:
             process.terminate()
             process.wait(10)
-
-
-@pytest.fixture
-def upstreams():
-    started = [Upstream() for _ in range(3)]
-    yield started
-    for upstream in started:
-        upstream.stop()
 
 
 def test_every_host_of_an_app_reaches_it_and_other_hosts_are_404(served, upstreams):
