@@ -47,9 +47,6 @@ class LogLine:
 
     @classmethod
     def from_entry(cls, entry_id, fields: dict) -> LogLine:
-        def text(value) -> str:
-            return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
-
         get = {text(k): text(v) for k, v in fields.items()}
         return cls(
             id=text(entry_id),
@@ -60,8 +57,22 @@ class LogLine:
         )
 
 
+def text(value) -> str:
+    """Return a Redis reply (bytes unless the client decodes) as text."""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
 def now_timestamp() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def utc_timestamp(rfc3339: str) -> str:
+    """Turn an engine's ``2026-11-28T01:02:03.123456789Z`` into ``...03.123456+00:00``.
+
+    The line format has microseconds; Docker gives nanoseconds, or fewer digits, or none.
+    """
+    date, _, fraction = rfc3339.rstrip("Z").partition(".")
+    return f"{date}.{(fraction + '000000')[:6]}+00:00"
 
 
 def _escape(match: re.Match) -> str:

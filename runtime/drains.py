@@ -265,9 +265,6 @@ def positions_forget(client, app: str) -> None:
         client.hdel(POSITIONS_KEY, *fields)
 
 
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
 
 class Drain(threading.Thread):
     """Deliver one app's stream to one drain URL until stopped.
@@ -302,9 +299,9 @@ class Drain(threading.Thread):
     def _start_position(self) -> str:
         saved = self.redis.hget(POSITIONS_KEY, self.field)
         if saved:
-            saved = _text(saved)
+            saved = applog.text(saved)
             oldest = self.redis.xrange(applog.stream_key(self.app), count=1)
-            if oldest and applog.id_after(_text(oldest[0][0]), saved):
+            if oldest and applog.id_after(applog.text(oldest[0][0]), saved):
                 # Nothing read the stream for this drain meanwhile (the runtime was down)
                 # and its cap trimmed lines past where delivery stopped.
                 applog.append(self.redis, self.app, source="pier", dyno="logs",
@@ -313,7 +310,7 @@ class Drain(threading.Thread):
             return saved
         # A new drain gets the lines from now on, as on Heroku.
         last = self.redis.xrevrange(applog.stream_key(self.app), count=1)
-        position = _text(last[0][0]) if last else "0-0"
+        position = applog.text(last[0][0]) if last else "0-0"
         self.redis.hset(POSITIONS_KEY, self.field, position)
         return position
 
@@ -336,7 +333,7 @@ class Drain(threading.Thread):
                                  count=self.batch * 2, block=block)
         for _, entries in found or []:
             for entry_id, fields in entries:
-                self.read_position = _text(entry_id)
+                self.read_position = applog.text(entry_id)
                 self.buffer.append((self.read_position, LogLine.from_entry(entry_id, fields)))
         while len(self.buffer) > self.limit:
             self.buffer.popleft()

@@ -17,8 +17,10 @@ import sys
 import threading
 from pathlib import Path
 
+from runtime.backends import DEFAULT_BACKEND, load_backend
 from runtime.drains import DrainManager, DrainsSource
-from runtime.logship import AccessLogTail, Shipper
+from runtime.errors import PierRuntimeError
+from runtime.logship import AccessLogTail
 from runtime.outbound import Policy
 
 
@@ -26,8 +28,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(prog="python -m runtime.logs_main", description=__doc__)
     parser.add_argument("--redis-url", default=env("REDIS_URL"), required=not env("REDIS_URL"))
+    parser.add_argument("--backend", default=env("PIER_RUNTIME_BACKEND", DEFAULT_BACKEND))
     parser.add_argument("--access-log", default=env("PIER_ROUTER_ACCESS_LOG"),
-                        help="Caddy's JSON access log file to ship as router lines")
+                        help="the router's JSON access log file to ship as router lines")
     parser.add_argument("--drains-json", help="JSON file: {app: [drain URL, ...]}")
     parser.add_argument("--drains-refresh", type=float, default=10.0)
     parser.add_argument("--label", action="append", default=[], metavar="KEY=VALUE",
@@ -51,20 +54,18 @@ def file_drains(path: str | os.PathLike) -> DrainsSource:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    import docker
     import redis
 
     try:
         client = redis.Redis.from_url(args.redis_url)
-        engine = docker.from_env()
         labels = dict(item.split("=", 1) for item in args.label)
-    except (docker.errors.DockerException, ValueError) as e:
+        shipper = load_backend(args.backend, labels=labels).output_shipper(client)
+    except (PierRuntimeError, ValueError) as e:
         print(f"logs: {e}", file=sys.stderr)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    shipper = Shipper(engine, client, labels=labels)
     shipper.start()
     tail = None
     if args.access_log and args.access_log not in ("stdout", "stderr", "discard"):

@@ -12,7 +12,8 @@ reconciler keeps in memory only shortens or lengthens a wait when lost:
 - the stops it has under way (a stop waits out the grace period in a worker thread).
 
 A pass never blocks on a boot or a stop: :class:`ReconcileResult.pending` says another
-pass soon would make progress.
+pass soon would make progress. What to do to one process type is decided first, as a
+value (:func:`plan_type` returns a :class:`TypePlan`), then carried out.
 """
 
 from __future__ import annotations
@@ -97,6 +98,80 @@ class _SyncExecutor(Executor):
 
 
 SyncExecutor = _SyncExecutor
+
+
+@dataclass
+class TypePlan:
+    """What one pass does to the processes of one type, decided before anything is done."""
+
+    start: list[int] = field(default_factory=list)  # indexes to start
+    stop: list[ProcessStatus] = field(default_factory=list)  # once out of the route
+    crashed: list[ProcessStatus] = field(default_factory=list)  # to restart after backoff
+    restarting: list[ProcessStatus] = field(default_factory=list)  # replaced on purpose
+    pending: bool = False  # a replacement or a stop is under way: pass again soon
+
+
+def plan_type(
+    spec: ProcessSpec,
+    current: list[ProcessStatus],
+    *,
+    busy: set[int],
+    healthy: Callable[[ProcessStatus], bool],
+) -> TypePlan:
+    """Return what to do to converge the processes of ``spec.type`` among ``current``
+    (the desired release's processes) to ``spec``.
+
+    ``busy`` are the indexes whose previous process is still stopping (left alone this
+    pass); ``healthy`` says whether a process passes its health check now. A process
+    whose restart token is not the spec's is stale (``ps:restart``): worker processes are
+    stopped, then started again; web processes roll, one at a time, the replacement
+    starting beside the old process, which is stopped once the new one is healthy.
+    """
+    plan = TypePlan()
+    slots: dict[int, list[ProcessStatus]] = defaultdict(list)
+    for p in current:
+        if p.type == spec.type:
+            slots[p.index].append(p)
+    fresh: dict[int, ProcessStatus] = {}
+    stale: dict[int, ProcessStatus] = {}
+    for index, procs in slots.items():
+        if index > spec.quantity:
+            plan.stop += procs
+            continue
+        token = spec.token_for(index)
+        for p in procs:  # keep one of each; a duplicate can only come from outside
+            kept = fresh if p.restart_token == token else stale
+            if p.container_id != kept.setdefault(index, p).container_id:
+                plan.stop.append(p)
+    # ps:restart of web processes rolls: one at a time, the replacement starts beside
+    # the old process and takes over once healthy, so the app never stops answering.
+    rolling = spec.type == "web" and any(i in fresh for i in stale)
+    for index in range(1, spec.quantity + 1):
+        new, old = fresh.get(index), stale.get(index)
+        if index in busy:
+            plan.pending = True
+        elif old is None and new is None:
+            plan.start.append(index)
+        elif old is None:
+            if new.state == "crashed":
+                plan.crashed.append(new)
+        elif new is not None:  # a replacement is booting beside the old process
+            plan.pending = True
+            if healthy(new):
+                plan.stop.append(old)
+            elif new.state == "crashed":
+                plan.crashed.append(new)
+        elif spec.type == "web" and healthy(old):
+            plan.pending = True
+            if not rolling:
+                rolling = True
+                plan.restarting.append(old)
+                plan.start.append(index)
+        else:
+            plan.restarting.append(old)
+            plan.stop.append(old)
+            plan.pending = True
+    return plan
 
 
 class Reconciler:
@@ -265,51 +340,16 @@ class Reconciler:
     # -- one process type -------------------------------------------------------
 
     def _converge_type(self, app: DesiredApp, spec: ProcessSpec, current, decided) -> None:
-        slots: dict[int, list[ProcessStatus]] = defaultdict(list)
-        for p in current:
-            if p.type == spec.type:
-                slots[p.index].append(p)
-        fresh: dict[int, ProcessStatus] = {}
-        stale: dict[int, ProcessStatus] = {}
-        for index, procs in slots.items():
-            if index > spec.quantity:
-                decided.to_stop += procs
-                continue
-            token = spec.token_for(index)
-            for p in procs:  # keep one of each; a duplicate can only come from outside
-                kept = fresh if p.restart_token == token else stale
-                if p.container_id != kept.setdefault(index, p).container_id:
-                    decided.to_stop.append(p)
-        # ps:restart of web processes rolls: one at a time, the replacement starts beside
-        # the old process and takes over once healthy, so the app never stops answering.
-        rolling = spec.type == "web" and any(i in fresh for i in stale)
-        missing = []
-        for index in range(1, spec.quantity + 1):
-            new, old = fresh.get(index), stale.get(index)
-            if self._slot_busy(app, spec, index):
-                self._result.pending = True
-            elif old is None and new is None:
-                missing.append(index)
-            elif old is None:
-                if new.state == "crashed":
-                    self._handle_crash(app, spec, new)
-            elif new is not None:  # a replacement is booting beside the old process
-                self._result.pending = True
-                if self._is_healthy(app, new):
-                    decided.to_stop.append(old)
-                elif new.state == "crashed":
-                    self._handle_crash(app, spec, new)
-            elif spec.type == "web" and self._is_healthy(app, old):
-                self._result.pending = True
-                if not rolling:
-                    rolling = True
-                    self._emit(app.id, "Restarting", "restarting", old.name, app.release)
-                    missing.append(index)
-            else:
-                self._emit(app.id, "Restarting", "restarting", old.name, app.release)
-                decided.to_stop.append(old)
-                self._result.pending = True
-        self._start_many(app, spec, missing)
+        """Plan this type's processes (:func:`plan_type`), then carry the plan out."""
+        plan = plan_type(spec, current, busy=self._busy_slots(app, spec),
+                         healthy=lambda p: self._is_healthy(app, p))
+        for p in plan.restarting:
+            self._emit(app.id, "Restarting", "restarting", p.name, app.release)
+        decided.to_stop += plan.stop
+        self._result.pending |= plan.pending
+        for p in plan.crashed:
+            self._handle_crash(app, spec, p)
+        self._start_many(app, spec, plan.start)
 
     def _start_many(self, app: DesiredApp, spec: ProcessSpec, indexes: list[int]) -> None:
         """Start several processes at once: one at a time, `ps:scale web=20` took ~10 s."""
@@ -324,12 +364,10 @@ class Reconciler:
         for status in statuses:
             self._started_event(app, spec, status, restarts=0)
 
-    def _slot_busy(self, app: DesiredApp, spec: ProcessSpec, index: int) -> bool:
-        """Return whether a stop of this very process (same release) is still under way."""
-        return any(
-            (p.release, p.type, p.index) == (app.release, spec.type, index)
-            for p, _ in self._stopping.values()
-        )
+    def _busy_slots(self, app: DesiredApp, spec: ProcessSpec) -> set[int]:
+        """Return the indexes whose process (same release) is still being stopped."""
+        return {p.index for p, _ in self._stopping.values()
+                if (p.release, p.type) == (app.release, spec.type)}
 
     def _handle_crash(self, app: DesiredApp, spec: ProcessSpec, p: ProcessStatus) -> None:
         now = self.clock()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
-from runtime.applog import id_after, stream_key
+from runtime.applog import id_after, stream_key, text
 
 BLOCK_MS = 15_000
 READ_COUNT = 1000
@@ -25,11 +25,8 @@ async def trimmed_after(client, key: str, last: str) -> bool:
     if last == "0-0":
         return False
     oldest = await client.xrange(key, count=1)
-    return bool(oldest) and id_after(_text(oldest[0][0]), last)
+    return bool(oldest) and id_after(text(oldest[0][0]), last)
 
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(eq=False)
@@ -57,7 +54,7 @@ class AppFeed:
     async def _run(self) -> None:
         try:
             newest = await self.client.xrevrange(self.key, count=1)
-            self.start_id = _text(newest[0][0]) if newest else "0-0"
+            self.start_id = text(newest[0][0]) if newest else "0-0"
             self.started.set()
             last = self.start_id
             while self.subscriptions:
@@ -69,7 +66,7 @@ class AppFeed:
                 # Under a burst the cap can trim entries this reader never saw: its tails
                 # then re-read from Redis, where they learn they skipped lines.
                 behind = await trimmed_after(self.client, self.key, last)
-                last = _text(batch[-1][0])
+                last = text(batch[-1][0])
                 for sub in list(self.subscriptions):
                     if behind:
                         self._cut_loose(sub)

@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from logs.feed import Feeds, trimmed_after
-from runtime.applog import LogLine, id_after, now_timestamp, stream_key
+from runtime.applog import LogLine, id_after, now_timestamp, stream_key, text
 
 HISTORY_BATCH = 1000
 TAIL_BLOCK_MS = 15_000
@@ -37,14 +37,14 @@ async def history(client, app: str, lines: int, flt: LogFilter) -> tuple[list[Lo
         if not batch:
             break
         if boundary is None:
-            boundary = _text(batch[0][0])
+            boundary = text(batch[0][0])
         for entry_id, fields in batch:
             line = LogLine.from_entry(entry_id, fields)
             if flt.matches(line):
                 found.append(line)
                 if len(found) == lines:
                     break
-        upper = "(" + _text(batch[-1][0])
+        upper = "(" + text(batch[-1][0])
     found.reverse()
     return found, boundary or "0-0"
 
@@ -69,7 +69,7 @@ async def tail(
                     break
                 if trimmed:
                     yield [_skipped_notice(last)]
-                last = _text(entries[-1][0])
+                last = text(entries[-1][0])
                 lines = [line for line in map(_line, entries) if flt.matches(line)]
                 if lines:
                     yield lines
@@ -81,10 +81,10 @@ async def tail(
                     continue
                 if batch is None:
                     break
-                fresh = [e for e in batch if id_after(_text(e[0]), last)]
+                fresh = [e for e in batch if id_after(text(e[0]), last)]
                 if not fresh:
                     continue
-                last = _text(fresh[-1][0])
+                last = text(fresh[-1][0])
                 lines = [line for line in map(_line, fresh) if flt.matches(line)]
                 if lines:
                     yield lines
@@ -101,6 +101,3 @@ def _skipped_notice(last: str) -> LogLine:
 def _line(entry) -> LogLine:
     return LogLine.from_entry(*entry)
 
-
-def _text(value) -> str:
-    return value.decode() if isinstance(value, bytes) else value

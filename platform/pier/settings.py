@@ -8,6 +8,8 @@ from pathlib import Path
 import dj_database_url
 
 from pier.public_url import public_url
+from runtime.backends import DEFAULT_BACKEND
+from runtime.router import DEFAULT_ROUTER
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -239,8 +241,8 @@ PIER_BUILD_PIDS = int(os.environ.get("PIER_BUILD_PIDS", "1024"))
 PIER_BUILD_CPUS = float(os.environ.get("PIER_BUILD_CPUS", "2"))
 PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
 PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
-PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", "runtime.backends.docker.Backend")
-PIER_ROUTER = os.environ.get("PIER_ROUTER", "runtime.router.haproxy.Router")
+PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", DEFAULT_BACKEND)
+PIER_ROUTER = os.environ.get("PIER_ROUTER", DEFAULT_ROUTER)
 # Development only: run apps even when iptables cannot keep them away from the host.
 PIER_UNSAFE_NO_ISOLATION = _env_bool("PIER_UNSAFE_NO_ISOLATION")
 # Add-ons: the services offered (one plug-in module each), an admin DSN that makes

@@ -1,4 +1,8 @@
-"""Engines that run app processes. Pick one by dotted path with :func:`load_backend`."""
+"""Engines that run app processes. Pick one by dotted path with :func:`load_backend`.
+
+Each implements :class:`runtime.backends.base.BaseBackend`; the contract suite runs
+against every one :func:`available_backends` lists.
+"""
 
 from __future__ import annotations
 

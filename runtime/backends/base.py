@@ -5,11 +5,20 @@ specific leaks out. A backend keeps no state of its own that matters: what runs 
 back from the engine (labels ``pier.app-id``, ``pier.app``, ``pier.release``,
 ``pier.process``, ``pier.index``, ``pier.restart``, ``pier.restarts``). Processes are
 keyed by the app's id (``ProcessStatus.app``, ``list_processes(app=...)``), not its name.
+
+Everything the platform does to the engine goes through this contract: running app
+processes, one-off processes (to completion, or attached to a terminal), reaping what
+their owners left behind, and following app output into the log streams. The contract
+suite (``tests/integration/runtime/test_backend_contract.py``) runs against every
+backend shipped in :mod:`runtime.backends`.
 """
 
 from __future__ import annotations
 
+import secrets
+import socket
 from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
 
@@ -29,6 +38,44 @@ def shell_command(command: str | Sequence[str]) -> list[str] | None:
     if isinstance(command, str):
         return ["/bin/sh", "-c", command]
     return list(command)
+
+
+def oneoff_name() -> str:
+    """Return a fresh dyno name for a one-off process, like Heroku's ``run.1234``."""
+    return f"run.{secrets.randbelow(9000) + 1000}"
+
+
+class Attached(Protocol):
+    """A one-off process on a terminal (:meth:`BaseBackend.attach_oneoff`)."""
+
+    socket: socket.socket  # raw bytes both ways: keys in, screen out
+    dyno: str
+
+    def resize(self, rows: int, cols: int) -> None: ...
+
+    def wait(self) -> int:
+        """Block until the process ends; return its exit status."""
+        ...
+
+    def remove(self) -> None:
+        """Kill (if still running) and remove the process; safe to repeat."""
+        ...
+
+
+class OutputShipper(Protocol):
+    """Follows every app process's output into its app's log stream (``app[web.1]``)."""
+
+    writer: Any  # the runtime.logship.StreamWriter the lines go to
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop following (lines already read are written first)."""
+        ...
+
+    def dyno_for(self, address: str) -> str | None:
+        """Return the dyno (``web.1``) listening at ``ip[:port]``, for router lines."""
+        ...
 
 
 class BaseBackend:
@@ -86,3 +133,38 @@ class BaseBackend:
     def stop_oneoff(self, app: str, dyno: str) -> None:
         """Kill the one-off process ``dyno`` (e.g. ``run.1234``) of app id ``app`` if it runs."""
         raise NotImplementedError("a backend must provide stop_oneoff(app, dyno)")
+
+    def attach_oneoff(
+        self,
+        app: DesiredApp,
+        command: str | Sequence[str],
+        *,
+        rows: int = 24,
+        cols: int = 80,
+        memory_mb: int = 512,
+        dyno: str | None = None,
+    ) -> Attached:
+        """Start a one-off process on a terminal of ``rows`` x ``cols`` (``pier run``).
+
+        Not a byte of its output is missed: the terminal is attached before it starts.
+        The caller removes it (:meth:`Attached.remove`) when done.
+        """
+        raise NotImplementedError("a backend must provide attach_oneoff(app, command)")
+
+    def reap_orphans(self, build_ended: Callable[[str], bool]) -> list[str]:
+        """Remove processes whose owner is gone; return their names.
+
+        Those are one-offs whose lease lapsed (the process that started them died; see
+        :mod:`runtime.leases`) and build containers of builds ``build_ended`` says are
+        over. A build id ``build_ended`` does not know must be answered False.
+        """
+        raise NotImplementedError("a backend must provide reap_orphans(build_ended)")
+
+    def output_shipper(self, redis_client: Any, *, writer: Any = None) -> OutputShipper:
+        """Return what follows every app process's output into the log streams.
+
+        ``writer`` (a :class:`runtime.logship.StreamWriter`, by default one on
+        ``redis_client``) takes the lines; positions are kept in ``redis_client`` so a
+        restarted shipper resumes without shipping a line twice.
+        """
+        raise NotImplementedError("a backend must provide output_shipper(redis_client)")

@@ -48,7 +48,6 @@ import hashlib
 import http.client
 import logging
 import math
-import secrets
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -58,7 +57,14 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from runtime.backends.base import APP_PORT, BaseBackend, process_env, shell_command
+from runtime import applog
+from runtime.backends.base import (
+    APP_PORT,
+    BaseBackend,
+    oneoff_name,
+    process_env,
+    shell_command,
+)
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
 from runtime.errors import BackendUnavailable, EngineError, StartFailed
 from runtime.isolation import isolate_bridge
@@ -101,9 +107,7 @@ def _timestamp(value: str | None) -> float | None:
     """Parse Docker's RFC 3339 time (nanoseconds, Z), or None for its zero time."""
     if not value or value.startswith("0001-"):
         return None
-    date, _, fraction = value.rstrip("Z").partition(".")
-    text = f"{date}.{(fraction + '000000')[:6]}+00:00"
-    return datetime.datetime.fromisoformat(text).timestamp()
+    return datetime.datetime.fromisoformat(applog.utc_timestamp(value)).timestamp()
 
 
 class Backend(BaseBackend):
@@ -301,17 +305,10 @@ class Backend(BaseBackend):
 
     # -- one-off processes ------------------------------------------------------
 
-    def run_oneoff(
-        self,
-        app: DesiredApp,
-        command: str | Sequence[str],
-        *,
-        output: Callable[[bytes], None] | None = None,
-        memory_mb: int = 512,
-        timeout: float | None = None,
-        env: dict[str, str] | None = None,
-        dyno: str | None = None,
-    ) -> int:
+    def run_oneoff(self, app: DesiredApp, command: str | Sequence[str], *,
+                   output: Callable[[bytes], None] | None = None, memory_mb: int = 512,
+                   timeout: float | None = None, env: dict[str, str] | None = None,
+                   dyno: str | None = None) -> int:
         dyno = dyno or oneoff_name()
         with self._lease(app, dyno), _engine():
             container = self._create_oneoff(app, command, dyno, memory_mb, env=env)
@@ -329,17 +326,8 @@ class Backend(BaseBackend):
                     killer.cancel()
                 container.remove(force=True)
 
-    def attach_oneoff(
-        self,
-        app: DesiredApp,
-        command: str | Sequence[str],
-        *,
-        rows: int = 24,
-        cols: int = 80,
-        memory_mb: int = 512,
-        dyno: str | None = None,
-    ) -> Attached:
-        """Start a one-off process on a terminal; its socket carries keys in, screen out."""
+    def attach_oneoff(self, app: DesiredApp, command: str | Sequence[str], *, rows: int = 24,
+                      cols: int = 80, memory_mb: int = 512, dyno: str | None = None) -> Attached:
         dyno = dyno or oneoff_name()
         lease = self._lease(app, dyno)
         with contextlib.ExitStack() as on_error, _engine():
@@ -424,6 +412,13 @@ class Backend(BaseBackend):
                     self.client.api.remove_container(container["Id"], force=True)
         return [c["Names"][0].lstrip("/") for c in orphans]
 
+    # -- output -----------------------------------------------------------------
+
+    def output_shipper(self, redis_client, *, writer=None):
+        from runtime.logship import Shipper  # runtime.logship reads this module's labels
+
+        return Shipper(self.client, redis_client, writer=writer, labels=self.labels)
+
 
 class _NoLease(contextlib.nullcontext):
     def release(self) -> None:
@@ -471,6 +466,3 @@ def app_key(labels: dict[str, str]) -> str:
     """Return the app id a container belongs to (its name, for containers from before ids)."""
     return labels.get("pier.app-id") or labels["pier.app"]
 
-
-def oneoff_name() -> str:
-    return f"run.{secrets.randbelow(9000) + 1000}"

@@ -1,4 +1,9 @@
-"""HTTP routers in front of app processes. Pick one by dotted path with :func:`load_router`."""
+"""HTTP routers in front of app processes. Pick one by dotted path with :func:`load_router`.
+
+Each implements :class:`runtime.router.base.BaseRouter`; the router contract suite
+(``tests/integration/runtime/test_router_contract.py``) runs against every one
+:func:`available_routers` lists.
+"""
 
 from __future__ import annotations
 

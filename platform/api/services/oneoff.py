@@ -12,7 +12,7 @@ from api.validation import validate_size
 from logs.events import event_log
 from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
-from runtime.backends.docker import oneoff_name
+from runtime.backends.base import oneoff_name
 
 # A forgotten interactive session must not run forever.
 ONEOFF_TIMEOUT_SECONDS = 3600

@@ -9,7 +9,7 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from rt_helpers import busybox_image  # noqa: E402
+from rt_helpers import Upstream, busybox_image  # noqa: E402
 
 from runtime.backends.docker import Backend  # noqa: E402
 from runtime.reconciler import Reconciler  # noqa: E402
@@ -36,6 +36,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture
+def upstreams():
+    """Three HTTP servers answering with their own port (:class:`rt_helpers.Upstream`)."""
+    started = [Upstream() for _ in range(3)]
+    yield started
+    for upstream in started:
+        upstream.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,22 +1,72 @@
-"""One contract, every backend: the in-memory fake and Docker must behave alike."""
+"""One contract, every backend: the in-memory fake and Docker must behave alike.
+
+Each test runs against every backend :func:`runtime.backends.available_backends` lists.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import time
+import uuid
 
 import pytest
+from conftest import remove_labelled
 from rt_helpers import make_app
 
+from runtime import applog
+from runtime.backends import available_backends
 from runtime.backends.docker import Backend as DockerBackend
 from runtime.backends.memory import Backend as MemoryBackend
 from runtime.errors import BackendUnavailable, StartFailed
+from runtime.leases import Leases, lease_key
+
+KINDS = {"runtime.backends.memory.Backend": "memory", "runtime.backends.docker.Backend": "docker"}
+BACKENDS = [pytest.param(kind, marks=[pytest.mark.docker] if kind == "docker" else [])
+            for kind in KINDS.values()]
+LEASE_TTL = 0.5
 
 
-@pytest.fixture(params=["memory", pytest.param("docker", marks=pytest.mark.docker)])
+def test_every_shipped_backend_is_under_contract():
+    assert sorted(available_backends()) == sorted(KINDS)
+
+
+@pytest.fixture(params=BACKENDS)
 def any_backend(request):
     if request.param == "memory":
         return MemoryBackend()
     return request.getfixturevalue("backend")
+
+
+@pytest.fixture(params=BACKENDS)
+def leased_backend(request, redis_client):
+    """A backend whose one-offs are leased in a real Redis."""
+    leases = Leases(redis_client, ttl=LEASE_TTL)
+    if request.param == "memory":
+        yield MemoryBackend(leases=leases)
+        return
+    docker_client = request.getfixturevalue("docker_client")
+    request.getfixturevalue("test_image")
+    label = f"rt-lease-{uuid.uuid4().hex[:8]}"
+    yield DockerBackend(client=docker_client, labels={"pier.test": label},
+                        name_prefix=f"{label}-", leases=leases)
+    remove_labelled(docker_client, label)
+
+
+@pytest.fixture
+def talking(any_backend):
+    """Start web.1 of an app printing ``text`` once, as each backend's processes print."""
+
+    def start(app_id: str, text: str):
+        if isinstance(any_backend, MemoryBackend):
+            app = make_app(app_id)
+            status = any_backend.start_process(app, app.spec("web"), 1)
+            any_backend.say(app_id, "web.1", text)
+            return status
+        app = make_app(app_id, command=f"echo {text}; exec sleep 600")
+        return any_backend.start_process(app, app.spec("web"), 1)
+
+    return start
 
 
 def wait_healthy(backend, status, timeout=10.0):
@@ -72,3 +122,91 @@ def test_unreachable_docker_daemon_is_backend_unavailable(monkeypatch, tmp_path)
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such.sock")
     with pytest.raises(BackendUnavailable):
         DockerBackend().list_processes()
+
+
+def read_until(sock: socket.socket, wanted: bytes, timeout: float = 15.0) -> bytes:
+    sock.settimeout(timeout)
+    seen = b""
+    while wanted not in seen:
+        data = sock.recv(4096)
+        if not data:
+            break
+        seen += data
+    return seen
+
+
+def test_attached_oneoff_answers_on_its_terminal_until_stopped(any_backend):
+    app = make_app("rt-contract")
+    any_backend.ensure_network()
+    attached = any_backend.attach_oneoff(app, "cat", rows=30, cols=100, dyno="run.7")
+    try:
+        assert attached.dyno == "run.7"
+        attached.resize(40, 120)
+        attached.socket.sendall(b"hello-terminal\n")
+        assert b"hello-terminal" in read_until(attached.socket, b"hello-terminal")
+        assert any_backend.list_processes() == []  # one-offs are not app processes
+        any_backend.stop_oneoff(app.id, "run.7")
+        assert attached.wait() != 0
+    finally:
+        attached.remove()
+    attached.remove()  # safe to repeat
+
+
+class _Unrenewed(contextlib.nullcontext):
+    def release(self) -> None:
+        pass
+
+
+class _Lapsing(Leases):
+    """Leases of an owner that dies as soon as its one-off started: set once, never renewed."""
+
+    def hold(self, name: str):
+        self.client.set(lease_key(name), "1", px=int(self.ttl * 1000))
+        return _Unrenewed()
+
+
+def test_oneoff_whose_owner_is_gone_is_reaped_and_a_live_one_is_kept(leased_backend):
+    app = make_app("rt-contract")
+    leased_backend.ensure_network()
+    owned = leased_backend.leases
+    leased_backend.leases = _Lapsing(owned.client, ttl=LEASE_TTL)
+    orphan = leased_backend.attach_oneoff(app, "exec sleep 600", dyno="run.2")
+    leased_backend.leases = owned
+    live = leased_backend.attach_oneoff(app, "exec sleep 600", dyno="run.3")
+    try:
+        reaped: list[str] = []
+        for _ in range(100):  # until the dead owner's lease lapses
+            reaped += leased_backend.reap_orphans(build_ended=lambda build_id: False)
+            if reaped:
+                break
+            time.sleep(LEASE_TTL / 4)
+        assert len(reaped) == 1 and reaped[0].endswith("rt-contract-v1-run.2")
+        time.sleep(LEASE_TTL * 2)  # the live owner renews its lease meanwhile
+        assert leased_backend.reap_orphans(build_ended=lambda build_id: False) == []
+    finally:
+        live.remove()
+        orphan.remove()
+
+
+def test_process_output_reaches_its_app_stream_as_app_lines(any_backend, talking,
+                                                           redis_client):
+    app_id = f"rt-out-{uuid.uuid4().hex[:8]}"
+    any_backend.ensure_network()
+    shipper = any_backend.output_shipper(redis_client)
+    shipper.start()
+    try:
+        status = talking(app_id, "hello-from-web")
+        lines = []
+        for _ in range(300):
+            entries = redis_client.xrange(applog.stream_key(app_id))
+            lines = [applog.LogLine.from_entry(*entry) for entry in entries]
+            if lines:
+                break
+            time.sleep(0.1)
+        assert [(ln.source, ln.dyno, ln.message) for ln in lines] == [
+            ("app", "web.1", "hello-from-web")]
+        assert lines[0].timestamp.endswith("+00:00")
+        assert shipper.dyno_for(status.address) == "web.1"
+    finally:
+        shipper.stop()
+        redis_client.delete(applog.stream_key(app_id))

@@ -10,7 +10,6 @@ import time
 
 import httpx
 import pytest
-from rt_helpers import Upstream
 
 from runtime.errors import RouterUnavailable
 from runtime.logship import router_line
@@ -22,14 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def upstreams():
-    started = [Upstream() for _ in range(3)]
-    yield started
-    for upstream in started:
-        upstream.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from runtime.logship import (
     StreamWriter,
     dechunk,
     docker_since,
-    docker_timestamp,
     iter_frames,
     router_line,
 )
@@ -62,9 +61,10 @@ def frame(stream: int, payload: bytes) -> bytes:
 
 
 def test_docker_timestamp_becomes_microseconds_utc():
-    assert docker_timestamp("2026-11-28T01:02:03.123456789Z") == "2026-11-28T01:02:03.123456+00:00"
-    assert docker_timestamp("2026-11-28T01:02:03.1Z") == "2026-11-28T01:02:03.100000+00:00"
-    assert docker_timestamp("2026-11-28T01:02:03Z") == "2026-11-28T01:02:03.000000+00:00"
+    assert (applog.utc_timestamp("2026-11-28T01:02:03.123456789Z")
+            == "2026-11-28T01:02:03.123456+00:00")
+    assert applog.utc_timestamp("2026-11-28T01:02:03.1Z") == "2026-11-28T01:02:03.100000+00:00"
+    assert applog.utc_timestamp("2026-11-28T01:02:03Z") == "2026-11-28T01:02:03.000000+00:00"
 
 
 def test_docker_since_keeps_nanoseconds():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from runtime.backends.memory import Backend
-from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
-from runtime.reconciler import Reconciler, SyncExecutor, backoff_delay
+from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
+from runtime.reconciler import Reconciler, SyncExecutor, backoff_delay, plan_type
 from runtime.router.memory import Router
 
 
@@ -366,3 +366,61 @@ def test_nothing_is_stopped_while_the_router_is_unreachable(backend, clock, even
     result = reconciler.reconcile([app(web=1)])
     assert result.pending and result.errors
     assert running(backend) == ["v1 web.1", "v1 web.2"]
+
+
+# -- the plan of one process type, on its own ------------------------------------------
+
+
+def proc(index, type_="web", token="", state="up", cid=None):
+    return ProcessStatus(app="a", type=type_, index=index, release=1, state=state,
+                         address=f"10.0.0.{index}:5000" if state == "up" else None,
+                         container_id=cid or f"{type_}{index}{token}", restart_token=token)
+
+
+def every(_):
+    return True
+
+
+def no(_):
+    return False
+
+
+def test_plan_starts_missing_and_stops_extra_and_duplicate_processes():
+    spec = ProcessSpec("web", 3, "serve")
+    one, dup, four = proc(1), proc(1, cid="dup"), proc(4)
+    plan = plan_type(spec, [one, dup, four, proc(2, "worker")], busy=set(), healthy=every)
+    assert plan.start == [2, 3]
+    assert plan.stop == [dup, four]
+    assert (plan.crashed, plan.restarting, plan.pending) == ([], [], False)
+
+
+def test_plan_leaves_busy_slots_alone_and_says_so():
+    plan = plan_type(ProcessSpec("worker", 2, "work"), [], busy={1}, healthy=every)
+    assert plan.start == [2] and plan.pending
+
+
+def test_plan_hands_crashed_processes_to_the_backoff():
+    crashed = proc(1, "worker", state="crashed")
+    plan = plan_type(ProcessSpec("worker", 1, "work"), [crashed], busy=set(), healthy=no)
+    assert plan.crashed == [crashed] and plan.start == [] and plan.stop == []
+
+
+def test_plan_restarts_stale_workers_by_stopping_them():
+    old = proc(1, "worker", token="")
+    plan = plan_type(ProcessSpec("worker", 1, "work", restart_token="r2"), [old],
+                     busy=set(), healthy=every)
+    assert plan.restarting == [old] and plan.stop == [old] and plan.start == []
+    assert plan.pending
+
+
+def test_plan_rolls_stale_web_processes_one_at_a_time():
+    spec = ProcessSpec("web", 2, "serve", restart_token="r2")
+    old1, old2 = proc(1), proc(2)
+    plan = plan_type(spec, [old1, old2], busy=set(), healthy=every)
+    assert plan.restarting == [old1] and plan.start == [1] and plan.stop == []
+    # The replacement of web.1 booting: web.2 waits; once healthy, the old web.1 goes.
+    new1 = proc(1, token="r2")
+    booting = plan_type(spec, [old1, new1, old2], busy=set(), healthy=lambda p: p is not new1)
+    assert (booting.start, booting.stop, booting.pending) == ([], [], True)
+    up = plan_type(spec, [old1, new1, old2], busy=set(), healthy=every)
+    assert up.stop == [old1] and up.start == [] and up.pending

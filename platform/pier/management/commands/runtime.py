@@ -5,7 +5,6 @@ import signal
 import threading
 import time
 
-import docker
 import redis
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -20,7 +19,7 @@ from builds.services import builds_ended
 from pier import runtime_config
 from runtime.drains import DrainManager
 from runtime.errors import IsolationError, PierRuntimeError
-from runtime.logship import AccessLogTail, Shipper
+from runtime.logship import AccessLogTail
 from runtime.loop import redis_event_sink, run_forever
 from runtime.reconciler import Reconciler
 
@@ -87,7 +86,7 @@ class Command(BaseCommand):
         # Stopping the runtime stops nothing of the apps: it only ends the loop.
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
         signal.signal(signal.SIGINT, lambda *_: stop.set())
-        shipping = self._start_log_shipping(stop)
+        shipping = self._start_log_shipping(backend, stop)
         log.info("runtime started; router on :%s", settings.PIER_ROUTER_PORT)
         try:
             run_forever(
@@ -105,12 +104,10 @@ class Command(BaseCommand):
             for part in shipping:
                 part.stop()
 
-    def _start_log_shipping(self, stop: threading.Event) -> list:
+    def _start_log_shipping(self, backend, stop: threading.Event) -> list:
         """Ship app output and router lines into the log streams, and the streams to drains."""
         client = redis.Redis.from_url(settings.REDIS_URL)
-        shipper = Shipper(
-            docker.from_env(), client, labels=runtime_config.backend_options()["labels"]
-        )
+        shipper = backend.output_shipper(client)
         shipper.start()
         access_log = runtime_config.router_options()["access_log"]
         tail = AccessLogTail(access_log, shipper.writer, client, dyno_for=shipper.dyno_for)
