@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from builds.engine import BuildFailed, BuildLimits
-from builds.engine.confinement import NETWORK, ensure_build_network
+from builds.engine.confinement import BRIDGE, NETWORK, ensure_build_network
 from runtime.backends.docker import Backend
 from tests.integration.builds import conftest as builds
 
@@ -231,7 +231,8 @@ def drops_to_metadata() -> int:
         text=True,
         check=True,
     ).stdout
-    rows = [line.split() for line in out.splitlines() if "169.254.0.0/16" in line]
+    rows = [line.split() for line in out.splitlines()
+            if "169.254.0.0/16" in line and f" {BRIDGE} " in line]
     assert rows, out
     return int(rows[0][0])
 

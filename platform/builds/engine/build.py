@@ -94,7 +94,7 @@ def build_image(
     ) as build:
         _own_cache(client, build, cache_volume)
         _copy_in(build, source_dir=source_dir, env=env)
-        status = build.run(log=errors, timeout=deadline - time.monotonic())
+        status = build.run(log=errors, timeout=deadline - time.monotonic(), limit=timeout)
         if status != 0 and build.out_of_memory():
             raise BuildFailed(
                 f"The build ran out of memory and was killed. Its limits: {limits.describe()}."

@@ -159,10 +159,13 @@ class BuildContainer:
         if not self.container.put_archive(path, data):
             raise BuildFailed(f"Could not copy files into the build container at {path}")
 
-    def run(self, *, log: Callable[[str], None], timeout: float) -> int:
+    def run(
+        self, *, log: Callable[[str], None], timeout: float, limit: float | None = None
+    ) -> int:
         """Start the container, pass each output line to log, return its exit status.
 
-        A container still running after timeout seconds is killed: BuildTimedOut.
+        A container still running after timeout seconds is killed: BuildTimedOut, naming the
+        build's whole time limit (limit; timeout when not given) rather than what was left.
         """
         timed_out = threading.Event()
 
@@ -187,7 +190,8 @@ class BuildContainer:
             timer.cancel()
         if timed_out.is_set():
             raise BuildTimedOut(
-                f"The build ran longer than its time limit of {timeout:.0f} s and was stopped."
+                f"The build ran longer than its time limit of {limit or timeout:.0f} s and was "
+                "stopped."
             )
         return status
 
