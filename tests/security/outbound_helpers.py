@@ -6,21 +6,10 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-import time
 import uuid
 
 from runtime import applog
 from runtime.drains import POSITIONS_KEY
-
-
-def wait_for(condition, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Listener:

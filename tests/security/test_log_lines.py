@@ -17,12 +17,13 @@ import docker
 import pytest
 from click.testing import CliRunner
 from django.utils import timezone
-from outbound_helpers import Listener, fresh_app, wait_for
+from outbound_helpers import Listener, fresh_app
 
 from runtime import applog
 from runtime.drains import Drain
 from runtime.logship import Line, Shipper, StreamWriter
 from runtime.outbound import Policy
+from tests.helpers import wait_for
 
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 LOCAL = Policy(["127.0.0.0/8"])  # the test's drain listens on 127.0.0.1

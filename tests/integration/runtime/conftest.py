@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
@@ -14,6 +13,7 @@ from rt_helpers import busybox_image  # noqa: E402
 from runtime.backends.docker import Backend  # noqa: E402
 from runtime.reconciler import Reconciler  # noqa: E402
 from runtime.router import DEFAULT_ROUTER, load_router  # noqa: E402
+from tests.helpers import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +31,6 @@ def test_image(docker_client):
     """Import a one-binary busybox image once; idempotent across sessions."""
     return busybox_image(docker_client)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -21,6 +21,7 @@ import pytest
 from runtime import applog
 from runtime.drains import POSITIONS_KEY, DrainManager
 from runtime.outbound import Policy
+from tests.helpers import wait_for
 
 LOCAL = Policy.from_env({"PIER_OUTBOUND_ALLOW": "127.0.0.0/8"})
 
@@ -37,15 +38,6 @@ def parse_frames(data: bytes) -> list[bytes]:
     assert pos == len(data), "stray bytes between frames"
     return messages
 
-
-def wait_for(condition, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class SyslogListener:
