@@ -120,6 +120,27 @@ def asgi_server(redis_client, transactional_db):
     sock.close()
 
 
+@pytest.fixture(scope="session")
+def docker_client():
+    """Return a client of the Docker Engine; skip the test where there is none."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as e:  # any failure means "no engine here"
+        pytest.skip(f"Docker Engine not available: {e}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def stack(docker_client):
+    """Build the stack images once (minutes the first time on a machine, then instant)."""
+    from builds.engine import ensure_stack_images
+
+    ensure_stack_images(progress=lambda line: print(line, flush=True))
+
+
 @pytest.fixture
 def deployed(settings, tmp_path):
     """Return a factory recording a successful build with process types, as a deploy does.

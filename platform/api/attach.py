@@ -67,7 +67,7 @@ async def _session(scope, receive, send, app: str) -> None:
         attached = await sync_to_async(oneoff_attach, thread_sensitive=False)(
             desired=desired, command=params["command"], memory_mb=memory, dyno=dyno,
             rows=rows, cols=cols)
-    except Exception as e:  # noqa: BLE001 - reported to the user, who sees nothing else
+    except Exception as e:  # reported to the user, who sees nothing else
         return await _refuse(send, StartFailed(f"could not start the process: {e}"))
     code = None
     try:

@@ -80,7 +80,7 @@ async def _run_streaming(desired, command: str, memory: int, dyno: str):
                 output=lambda chunk: put("output", chunk),
             )
             put("exit_code", code)
-        except Exception as e:  # noqa: BLE001 - reported to the caller, who sees nothing else
+        except Exception as e:  # reported to the caller, who sees nothing else
             put("error", f"could not run the process: {e}")
 
     worker = loop.run_in_executor(None, work)

@@ -18,10 +18,7 @@ from api.services.apps import app_create
 from builds.tasks import build_run_task
 from pier.celery import app as celery_app
 from pier.redis import celery_broker_url
-
-# The stack images and a Docker client, as the build tests get them.
 from tests.helpers import wait_for
-from tests.integration.builds.conftest import docker_client, stack  # noqa: F401
 
 IMAGE = "pier/stack-run:latest"
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("stack")]
@@ -67,7 +64,7 @@ def _run(base: str, token: str, command: str, attach: bool = False) -> httpx.Res
 
 
 def test_detached_sleepers_never_hold_up_a_build(
-    docker_client, asgi_server, sleeper_app, user, workers, settings  # noqa: F811
+    docker_client, asgi_server, sleeper_app, user, workers, settings
 ):
     settings.PIER_MAX_ONEOFFS_PER_USER = 2
     dynos = []

@@ -17,16 +17,6 @@ from tests.helpers import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def docker_client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine here"
-        pytest.skip(f"Docker Engine not available: {e}")
-    return client
-
-
-@pytest.fixture(scope="session")
 def test_image(docker_client):
     """Import a one-binary busybox image once; idempotent across sessions."""
     return busybox_image(docker_client)
@@ -44,7 +34,7 @@ def live_router(tmp_path_factory):
     access_log = str(tmp / "access.log")
     router = load_router(DEFAULT_ROUTER, state_dir=tmp / "state", listen=f"127.0.0.1:{port}",
                          access_log=access_log)
-    log = open(tmp / "router.log", "wb")  # noqa: SIM115 - closed at teardown
+    log = open(tmp / "router.log", "wb")  # closed at teardown
     process = router.start(stderr=log)
     yield tmp / "state", port, access_log
     process.terminate()
@@ -78,7 +68,7 @@ def _cleanup_session(session_label):
     yield
     try:
         remove_labelled(docker.from_env(), session_label)
-    except Exception:  # noqa: BLE001 - nothing to clean without an engine
+    except Exception:  # nothing to clean without an engine
         pass
 
 

@@ -185,7 +185,7 @@ def test_syslog_tls_drain_verifies_and_delivers(redis_client, app, manager, tls_
 class Collector(http.server.BaseHTTPRequestHandler):
     posts: list = []
 
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):  # the http.server API
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).posts.append((dict(self.headers), body))
         self.send_response(204)
