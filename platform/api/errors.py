@@ -5,13 +5,10 @@ class PierError(Exception):
     status = 400
     id = "bad_request"
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, *, headers: dict[str, str] | None = None):
         super().__init__(message)
         self.message = message
-
-    def headers(self) -> dict[str, str]:
-        """Return the HTTP headers that go with this error's response."""
-        return {}
+        self.headers = headers or {}  # HTTP headers that go with its response
 
 
 class Invalid(PierError):
@@ -40,22 +37,16 @@ class Unauthorized(PierError):
     status, id = 401, "unauthorized"
 
     def __init__(self, message: str, challenge: str = "Bearer"):
-        super().__init__(message)
-        self.challenge = challenge
-
-    def headers(self) -> dict[str, str]:
-        return {"WWW-Authenticate": self.challenge}
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
 
 
 class RateLimited(PierError):
     status, id = 429, "rate_limited"
 
     def __init__(self, message: str, retry_after: int | None = None):
-        super().__init__(message)
+        wait = {"Retry-After": str(retry_after)} if retry_after else None
+        super().__init__(message, headers=wait)
         self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)} if self.retry_after else {}
 
 
 class StartFailed(PierError):

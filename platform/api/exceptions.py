@@ -45,14 +45,14 @@ def error_fields(exc: PierError) -> dict:
 def error_response(exc: PierError) -> JsonResponse:
     """Return the response of an async (non-DRF) view for ``exc``."""
     response = JsonResponse(error_fields(exc), status=exc.status)
-    for name, value in exc.headers().items():
+    for name, value in exc.headers.items():
         response[name] = value
     return response
 
 
 def exception_handler(exc, context):
     if isinstance(exc, PierError):
-        return Response(error_fields(exc), status=exc.status, headers=exc.headers())
+        return Response(error_fields(exc), status=exc.status, headers=exc.headers)
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

@@ -26,7 +26,7 @@ CHUNK = 64 * 1024
 def _error(exc: PierError) -> HttpResponse:
     """Answer git in plain text, which it shows the pusher (error_fields is JSON's)."""
     response = HttpResponse(exc.message + "\n", status=exc.status, content_type="text/plain")
-    for name, value in exc.headers().items():
+    for name, value in exc.headers.items():
         response[name] = value
     return response
 
