@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
+from tests.helpers import terminal_output
+
 pytestmark = pytest.mark.docker
 
 # Docker can only size a terminal once the process runs, so in its very first instant the
@@ -32,12 +34,7 @@ def test_keys_in_screen_out_resize_and_exit_status(platform, pushed):
         ws.send(json.dumps({"resize": [40, 120]}))
         time.sleep(1)
         ws.send(b"hello\r")  # Enter, as a terminal sends it
-        screen, code = b"", None
-        for message in ws:
-            if isinstance(message, str):
-                code = json.loads(message)["exit_code"]
-                break
-            screen += message
+        screen, code = terminal_output(ws)
     assert code == 3
     assert b"env-30-100" in screen
     assert b"40 120" in screen and b"got-hello" in screen

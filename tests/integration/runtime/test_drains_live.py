@@ -21,58 +21,9 @@ import pytest
 from runtime import applog
 from runtime.drains import POSITIONS_KEY, DrainManager
 from runtime.outbound import Policy
-from tests.helpers import wait_for
+from tests.helpers import SyslogListener, parse_frames, wait_for
 
 LOCAL = Policy.from_env({"PIER_OUTBOUND_ALLOW": "127.0.0.0/8"})
-
-FRAME = re.compile(rb"(\d+) ")
-
-
-def parse_frames(data: bytes) -> list[bytes]:
-    """Split an octet-counted byte stream into its messages."""
-    messages, pos = [], 0
-    while match := FRAME.match(data, pos):
-        start = match.end()
-        messages.append(data[start : start + int(match.group(1))])
-        pos = start + int(match.group(1))
-    assert pos == len(data), "stray bytes between frames"
-    return messages
-
-
-
-class SyslogListener:
-    """Accept TCP (optionally TLS) connections and keep every byte received."""
-
-    def __init__(self, context: ssl.SSLContext | None = None):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.context = context
-        self.data = b""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            if self.context:
-                conn = self.context.wrap_socket(conn, server_side=True)
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn):
-        with conn:
-            while chunk := conn.recv(65536):
-                with self._lock:
-                    self.data += chunk
-
-    def messages(self) -> list[bytes]:
-        with self._lock:
-            return parse_frames(self.data)
-
-    def close(self):
-        self.server.close()
 
 
 @pytest.fixture
