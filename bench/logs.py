@@ -171,7 +171,7 @@ class Platform:
                "PIER_LOG_LEVEL": "WARNING", "DJANGO_SETTINGS_MODULE": "pier.settings"}
         cwd = ROOT / "platform"
         self.port = free_port()
-        log = open(self.tmp / "gunicorn.log", "ab")  # noqa: SIM115 - kept by the child
+        log = open(self.tmp / "gunicorn.log", "ab")  # kept by the child
         self.server = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "--chdir", str(cwd), "pier.asgi:application",
              "--worker-class", "uvicorn_worker.UvicornWorker", "--workers", "1",

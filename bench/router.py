@@ -232,7 +232,7 @@ def start_nginx(tmp: Path, port: int, app_ports: dict[str, int], *, name: str = 
     conf.write_text(NGINX_CONF.format(
         tmp=tmp, name=name, port=port, upstreams=upstreams, servers=servers,
         access_log=f"{tmp}/{name}-access.log" if access_log else "off"))
-    log = open(tmp / f"{name}-stdout.log", "wb")  # noqa: SIM115 - lives as long as nginx
+    log = open(tmp / f"{name}-stdout.log", "wb")  # lives as long as nginx
     process = subprocess.Popen(
         [nginx, "-p", str(tmp), "-e", str(tmp / f"{name}-error.log"), "-c", str(conf),
          "-g", "daemon off;"],
@@ -321,7 +321,7 @@ def start_caddy_variant(variant: str, routes: list[Route], tmp: Path) -> tuple:
     config, extra_env = caddy_config(variant, routes, admin, port, tmp)
     path = tmp / f"{variant}.json"
     path.write_text(json.dumps(config, indent=1))
-    log = open(tmp / f"{variant}-caddy.log", "wb")  # noqa: SIM115 - lives as long as caddy
+    log = open(tmp / f"{variant}-caddy.log", "wb")  # lives as long as caddy
     env = {**os.environ, **extra_env}
     process = start_caddy(path, admin=admin, listen=f"127.0.0.1:{port}", stdout=log,
                           stderr=log, env=env, start_new_session=True)
@@ -444,7 +444,7 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="pier-bench-router-"))
     try:
         write_apps(tmp)
-        app_log = open(tmp / "gunicorn.log", "wb")  # noqa: SIM115 - closed with tmp
+        app_log = open(tmp / "gunicorn.log", "wb")  # closed with tmp
         app_ports = {app: free_port() for app in APPS}
         processes += start_gunicorn(tmp, "wsgiapp:application", app_ports["wsgi"], app_log)
         processes += start_gunicorn(tmp, "benchsite.wsgi:application", app_ports["django"],
@@ -466,7 +466,7 @@ def main() -> int:
         haproxy_port = free_port()
         haproxy = HAProxyRouter(state_dir=tmp / "haproxy", listen=f"127.0.0.1:{haproxy_port}",
                                 access_log=str(tmp / "haproxy-access.log"))
-        haproxy_log = open(tmp / "haproxy.log", "wb")  # noqa: SIM115 - closed with tmp
+        haproxy_log = open(tmp / "haproxy.log", "wb")  # closed with tmp
         processes.append(haproxy.start(stderr=haproxy_log, start_new_session=True))
         haproxy.apply(routes)
         targets["haproxy-pier"] = haproxy_port

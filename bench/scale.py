@@ -156,7 +156,7 @@ def main() -> int:
     label = uuid.uuid4().hex[:8]
     tmp = Path(tempfile.mkdtemp(prefix="pier-bench-scale-"))
     port = free_port()
-    router_log = open(tmp / "router.log", "wb")  # noqa: SIM115 - closed in finally
+    router_log = open(tmp / "router.log", "wb")  # closed in finally
     router_process = None
     info = machine_info()
     samples: dict[str, list[dict]] = {"web=1": [], f"web={args.web}": [],

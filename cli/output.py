@@ -3,7 +3,7 @@ request. Everything goes through click.echo, so tests capture it with CliRunner.
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,16 @@ class Output:
         else:
             for line in plain_table([h.upper() for h in headers], cells):
                 click.echo(line)
+
+    def listing(self, rows: list[dict], *, as_json: bool, empty: str | None,
+                headers: Sequence[str], row: Callable[[dict], Sequence[Any]]) -> None:
+        """Print a list command's rows: raw JSON, a note saying ``empty``, or a table."""
+        if as_json:
+            self.json(rows)
+        elif not rows and empty is not None:
+            self.note(empty)
+        else:
+            self.table(headers, [row(r) for r in rows])
 
     def pairs(self, items: Sequence[tuple[str, Any]]) -> None:
         """Print `key: value` lines with the values aligned; later lines of a value indented."""

@@ -120,11 +120,33 @@ def asgi_server(redis_client, transactional_db):
     sock.close()
 
 
+@pytest.fixture(scope="session")
+def docker_client():
+    """Return a client of the Docker Engine; skip the test where there is none."""
+    import docker
+
+    try:
+        client = docker.from_env()
+        client.ping()
+    except Exception as e:  # any failure means "no engine here"
+        pytest.skip(f"Docker Engine not available: {e}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def stack(docker_client):
+    """Build the stack images once (minutes the first time on a machine, then instant)."""
+    from builds.engine import ensure_stack_images
+
+    ensure_stack_images(progress=lambda line: print(line, flush=True))
+
+
 @pytest.fixture
-def deployed(user, settings, tmp_path):
+def deployed(settings, tmp_path):
     """Return a factory recording a successful build with process types, as a deploy does.
 
-    It writes no image: what it proves stops at the database (the e2e tests push for real).
+    The app's owner pushes it. It writes no image: what it proves stops at the database
+    (tests/e2e pushes for real, with the fixture ``pushed``).
     """
     from django.utils import timezone
 
@@ -135,7 +157,7 @@ def deployed(user, settings, tmp_path):
 
     settings.PIER_BUILDS_DIR = tmp_path / "builds"
 
-    def deploy(app_name: str, process_types: dict | None = None, sha: str = "1a2b3c4d"):
+    def deploy(app_name: str, process_types: dict | None = None, sha: str = "1a2b3c4d5e6f"):
         app = App.objects.get(name=app_name)
         build = Build.objects.create(
             app=app,
@@ -144,7 +166,7 @@ def deployed(user, settings, tmp_path):
             buildpack="python",
             process_types=process_types or {"web": "gunicorn app:app", "worker": "celery worker"},
             image=f"pier/{app_name}:{sha}",
-            creator=user,
+            creator=app.owner,
             started_at=timezone.now() - timedelta(seconds=83),
             finished_at=timezone.now(),
         )
@@ -160,7 +182,7 @@ def deployed(user, settings, tmp_path):
             build=build,
             config=config_current(app=app),
             description=f"Deploy {sha[:7]}",
-            user=user,
+            user=app.owner,
         )
 
     return deploy

@@ -15,13 +15,12 @@ from cli.output import format_time
 def access_list(env: Env, app: str | None, as_json: bool) -> None:
     """List the app's owner and collaborators."""
     name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "collaborators"))
-    if as_json:
-        env.out.json(rows)
-        return
-    env.out.table(
-        ["email", "role", "since"],
-        [[c["email"], c["role"], format_time(c["created_at"])] for c in rows],
+    env.out.listing(
+        env.client().get(api_path("apps", name, "collaborators")),
+        as_json=as_json,
+        empty=None,
+        headers=["email", "role", "since"],
+        row=lambda c: [c["email"], c["role"], format_time(c["created_at"])],
     )
 
 

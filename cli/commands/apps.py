@@ -17,19 +17,13 @@ from cli.output import format_time, format_version
 @pass_env
 def apps_list(env: Env, as_json: bool) -> None:
     """List the apps you own or collaborate on."""
-    rows = env.client().get("apps")
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note("You have no apps yet: create one with `pier apps:create`.")
-        return
-    env.out.table(
-        ["name", "owner", "release", "url"],
-        [
-            [a["name"], a["owner"]["email"], format_version(a["current_release"]), a["web_url"]]
-            for a in rows
-        ],
+    env.out.listing(
+        env.client().get("apps"),
+        as_json=as_json,
+        empty="You have no apps yet: create one with `pier apps:create`.",
+        headers=["name", "owner", "release", "url"],
+        row=lambda a: [a["name"], a["owner"]["email"], format_version(a["current_release"]),
+                       a["web_url"]],
     )
 
 

@@ -16,26 +16,14 @@ from cli.output import format_time, log_text
 def builds_list(env: Env, app: str | None, as_json: bool) -> None:
     """List an app's builds, newest first."""
     name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "builds"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no builds yet: deploy with `git push pier main`.")
-        return
-    env.out.table(
-        ["id", "status", "commit", "buildpack", "created", "finished"],
-        [
-            [
-                b["id"],
-                b["status"],
-                (b.get("source_sha") or "")[:12],
-                b.get("buildpack") or "",
-                format_time(b["created_at"]),
-                format_time(b.get("finished_at")),
-            ]
-            for b in rows
-        ],
+    env.out.listing(
+        env.client().get(api_path("apps", name, "builds")),
+        as_json=as_json,
+        empty=f"{name} has no builds yet: deploy with `git push pier main`.",
+        headers=["id", "status", "commit", "buildpack", "created", "finished"],
+        row=lambda b: [b["id"], b["status"], (b.get("source_sha") or "")[:12],
+                       b.get("buildpack") or "", format_time(b["created_at"]),
+                       format_time(b.get("finished_at"))],
     )
 
 

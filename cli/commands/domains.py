@@ -15,16 +15,12 @@ from cli.output import format_time
 def domains_list(env: Env, app: str | None, as_json: bool) -> None:
     """List an app's custom domains."""
     name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "domains"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no custom domains: add one with `pier domains:add HOST`.")
-        return
-    env.out.table(
-        ["hostname", "cname", "added"],
-        [[d["hostname"], d["cname"], format_time(d["created_at"])] for d in rows],
+    env.out.listing(
+        env.client().get(api_path("apps", name, "domains")),
+        as_json=as_json,
+        empty=f"{name} has no custom domains: add one with `pier domains:add HOST`.",
+        headers=["hostname", "cname", "added"],
+        row=lambda d: [d["hostname"], d["cname"], format_time(d["created_at"])],
     )
 
 

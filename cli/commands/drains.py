@@ -15,14 +15,13 @@ from cli.output import format_time
 def drains_list(env: Env, app: str | None, as_json: bool) -> None:
     """List the log drains of an app."""
     name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "drains"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no log drains: add one with `pier drains:add URL`.")
-        return
-    env.out.table(["url", "added"], [[d["url"], format_time(d.get("created_at"))] for d in rows])
+    env.out.listing(
+        env.client().get(api_path("apps", name, "drains")),
+        as_json=as_json,
+        empty=f"{name} has no log drains: add one with `pier drains:add URL`.",
+        headers=["url", "added"],
+        row=lambda d: [d["url"], format_time(d.get("created_at"))],
+    )
 
 
 @click.command("drains:add")

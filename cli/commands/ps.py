@@ -79,27 +79,13 @@ def _formation_summary(rows: list[dict]) -> str:
 def ps_list(env: Env, app: str | None, as_json: bool) -> None:
     """List an app's processes and their state."""
     name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "dynos"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} runs no processes: deploy, then `pier ps:scale web=1`.")
-        return
-    env.out.table(
-        ["name", "state", "release", "size", "started", "restarts", "command"],
-        [
-            [
-                d["name"],
-                d["state"],
-                format_version(d.get("release")),
-                d["size"],
-                format_time(d.get("started_at")),
-                d.get("restarts", 0),
-                d["command"],
-            ]
-            for d in rows
-        ],
+    env.out.listing(
+        env.client().get(api_path("apps", name, "dynos")),
+        as_json=as_json,
+        empty=f"{name} runs no processes: deploy, then `pier ps:scale web=1`.",
+        headers=["name", "state", "release", "size", "started", "restarts", "command"],
+        row=lambda d: [d["name"], d["state"], format_version(d.get("release")), d["size"],
+                       format_time(d.get("started_at")), d.get("restarts", 0), d["command"]],
     )
 
 

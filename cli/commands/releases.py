@@ -23,19 +23,13 @@ def _status(release: dict) -> str:
 def releases_list(env: Env, app: str | None, as_json: bool) -> None:
     """List an app's releases, newest first."""
     name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "releases"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no releases yet: deploy with `git push pier main`.")
-        return
-    env.out.table(
-        ["version", "description", "status", "by", "created"],
-        [
-            [f"v{r['version']}", r["description"], _status(r), _by(r), format_time(r["created_at"])]
-            for r in rows
-        ],
+    env.out.listing(
+        env.client().get(api_path("apps", name, "releases")),
+        as_json=as_json,
+        empty=f"{name} has no releases yet: deploy with `git push pier main`.",
+        headers=["version", "description", "status", "by", "created"],
+        row=lambda r: [f"v{r['version']}", r["description"], _status(r), _by(r),
+                       format_time(r["created_at"])],
     )
 
 

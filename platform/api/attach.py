@@ -18,8 +18,9 @@ import re
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from api.errors import PierError
-from api.oneoff_views import prepare_for_token
+from api.errors import PierError, StartFailed
+from api.exceptions import error_fields
+from api.oneoff_views import json_object, prepare_for_header
 from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, oneoff_attach, oneoff_ended
 
 PATH = re.compile(r"^/api/apps/(?P<app>[^/]+)/dynos/attach$")
@@ -37,16 +38,15 @@ def with_attach(inner):
     return application
 
 
-def _bearer(scope) -> str:
-    headers = dict(scope.get("headers") or [])
-    scheme, _, token = headers.get(b"authorization", b"").decode("latin-1").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" else ""
+def _authorization(scope) -> str:
+    return dict(scope.get("headers") or []).get(b"authorization", b"").decode("latin-1")
 
 
-async def _refuse(send, status: int, error_id: str, message: str) -> None:
-    await send({"type": "websocket.send",
-                "text": json.dumps({"error": message, "id": error_id, "status": status})})
-    await send({"type": "websocket.close", "code": 4000 + status})
+async def _refuse(send, exc: PierError) -> None:
+    fields = error_fields(exc)
+    text = json.dumps({"error": fields["message"], "id": fields["id"], "status": exc.status})
+    await send({"type": "websocket.send", "text": text})
+    await send({"type": "websocket.close", "code": 4000 + exc.status})
 
 
 async def _session(scope, receive, send, app: str) -> None:
@@ -55,29 +55,20 @@ async def _session(scope, receive, send, app: str) -> None:
     await send({"type": "websocket.accept"})
     first = await receive()
     try:
-        params = json.loads(first.get("text") or "")
-        if not isinstance(params, dict):
-            raise ValueError
-    except ValueError:
-        return await _refuse(send, 400, "bad_request", "the first message must be a JSON object")
-    try:
-        prepared = await prepare_for_token(_bearer(scope), app, params)
+        params = json_object(first.get("text") or "")
+        desired, memory, dyno = await prepare_for_header(_authorization(scope), app, params)
     except PierError as e:
-        return await _refuse(send, e.status, e.id, e.message)
+        return await _refuse(send, e)
     finally:
         # The database work is done: a session of hours must not hold a connection.
         await sync_to_async(close_old_connections)()
-    if prepared is None:
-        return await _refuse(send, 401, "unauthorized",
-                             "missing or invalid API token: run `pier login`")
-    desired, memory, dyno = prepared
     rows, cols = _size(params.get("rows"), 24), _size(params.get("cols"), 80)
     try:
         attached = await sync_to_async(oneoff_attach, thread_sensitive=False)(
             desired=desired, command=params["command"], memory_mb=memory, dyno=dyno,
             rows=rows, cols=cols)
-    except Exception as e:  # noqa: BLE001 - reported to the user, who sees nothing else
-        return await _refuse(send, 500, "start_failed", f"could not start the process: {e}")
+    except Exception as e:  # reported to the user, who sees nothing else
+        return await _refuse(send, StartFailed(f"could not start the process: {e}"))
     code = None
     try:
         code = await _bridge(attached, receive, send)

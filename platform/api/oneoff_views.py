@@ -10,9 +10,9 @@ from asgiref.sync import sync_to_async
 from django.http import JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from api.async_auth import json_error
-from api.authentication import token_user
-from api.errors import PierError
+from api.authentication import header_user
+from api.errors import MethodNotAllowed, PierError
+from api.exceptions import error_response
 from api.selectors import app_get
 from api.services.oneoff import oneoff_prepare, oneoff_run, oneoff_stop
 from api.tasks import oneoff_detached_task
@@ -23,35 +23,37 @@ def _line(**fields) -> str:
 
 
 @sync_to_async
-def prepare_for_token(token: str, app_name: str, body: dict):
-    """Return (desired app, memory, dyno) for the token's user, or None for a bad token."""
-    user = token_user(token)
-    if user is None:
-        return None
+def prepare_for_header(authorization: str, app_name: str, body: dict):
+    """Return (desired app, memory, dyno) for the user of an Authorization header.
+
+    Raise a PierError (Unauthorized for a missing or bad token) that says why not.
+    """
+    user, _ = header_user(authorization)
     app = app_get(user=user, name=app_name)
     return oneoff_prepare(app=app, user=user, command=body.get("command"), size=body.get("size"))
+
+
+def json_object(raw: str | bytes) -> dict:
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise PierError("the request must be a JSON object")
+    return body
 
 
 # Bearer tokens only (no session cookie is accepted here), so CSRF cannot apply.
 @csrf_exempt
 async def oneoff_create(request, app: str):
-    if request.method != "POST":
-        return json_error(405, "method_not_allowed", "use POST")
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     try:
-        body = json.loads(request.body or b"{}")
-        if not isinstance(body, dict):
-            raise ValueError
-    except ValueError:
-        return json_error(400, "bad_request", "request body must be a JSON object")
-    try:
-        bearer = token.strip() if scheme.lower() == "bearer" else ""
-        prepared = await prepare_for_token(bearer, app, body) if bearer else None
+        if request.method != "POST":
+            raise MethodNotAllowed("use POST")
+        body = json_object(request.body or b"{}")
+        authorization = request.headers.get("Authorization", "")
+        desired, memory, dyno = await prepare_for_header(authorization, app, body)
     except PierError as e:
-        return json_error(e.status, e.id, e.message)
-    if prepared is None:
-        return json_error(401, "unauthorized", "missing or invalid API token: run `pier login`")
-    desired, memory, dyno = prepared
+        return error_response(e)
     command = body["command"]
     if not body.get("attach", True):
         oneoff_detached_task.delay(desired.id, command, memory, dyno)
@@ -78,7 +80,7 @@ async def _run_streaming(desired, command: str, memory: int, dyno: str):
                 output=lambda chunk: put("output", chunk),
             )
             put("exit_code", code)
-        except Exception as e:  # noqa: BLE001 - reported to the caller, who sees nothing else
+        except Exception as e:  # reported to the caller, who sees nothing else
             put("error", f"could not run the process: {e}")
 
     worker = loop.run_in_executor(None, work)

@@ -1,15 +1,12 @@
+"""Celery tasks of the API: each takes ids and calls a service (api.services)."""
+
 import redis
 from celery import shared_task
-from django.conf import settings
 from docker.errors import DockerException
 
-from api.desired import desired_app
-from api.models import App
 from api.services import addon_backups, certs
 from api.services.apps import PurgePending, app_purge
-from api.services.oneoff import oneoff_run
-from pier.redis import get_redis
-from runtime import applog
+from api.services.oneoff import oneoff_run_detached
 
 # A destroyed app's images stay in use until the runtime has stopped its processes.
 PURGE_RETRY_SECONDS = 15
@@ -28,29 +25,7 @@ def app_purge_task(self, app_id: str, build_ids: list[str]) -> None:
 
 @shared_task(name="api.oneoff_detached")
 def oneoff_detached_task(app_id: str, command: str, memory_mb: int, dyno: str) -> int:
-    """Run `pier run --detach`: the output goes to the app's log stream as app[run.N]."""
-    desired = desired_app(app=App.objects.get(pk=app_id))
-    pending = b""
-
-    def output(chunk: bytes) -> None:
-        nonlocal pending
-        *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            applog.append(
-                get_redis(),
-                app_id,
-                source="app",
-                dyno=dyno,
-                message=line,
-                maxlen=settings.PIER_LOG_BUFFER,
-            )
-
-    code = oneoff_run(
-        desired=desired, command=command, memory_mb=memory_mb, dyno=dyno, output=output
-    )
-    if pending:
-        output(b"\n")
-    return code
+    return oneoff_run_detached(app_id=app_id, command=command, memory_mb=memory_mb, dyno=dyno)
 
 
 @shared_task(name="api.certs_issue")

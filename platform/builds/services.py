@@ -11,14 +11,13 @@ import kombu.exceptions
 import redis
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from api.errors import Conflict, PierError
 from api.models import App, Build, Release
 from api.selectors import config_current
 from api.services.addons import addon_networks
-from api.services.releases import release_create
+from api.services.releases import release_create, release_version_next
 from builds import images
 from builds.appjson import app_json, app_json_formation, app_json_healthcheck
 from builds.logstream import BuildLogWriter, CappedOutput
@@ -37,8 +36,10 @@ class BuildAborted(Exception):
     pass
 
 
-class BuildNotQueued(Exception):
+class BuildNotQueued(PierError):
     """The queue (Redis) could not take the build; the build is already marked failed."""
+
+    status, id = 503, "queue_unavailable"
 
 
 def listener_key(build_id) -> str:
@@ -74,11 +75,15 @@ def _builds_expire(*, app: App) -> None:
     )
     quiet = now - timedelta(seconds=LISTENER_TTL_SECONDS)
     for build in app.builds.filter(status=Build.Status.PENDING, created_at__lt=quiet):
-        if not build_listener_alive(build_id=build.id):
+        if not build_listener_alive(build_id=build.id) and build_fail_pending(build_id=build.pk):
             log.warning("build %s: pending with nobody waiting for it; marked failed", build.id)
-            Build.objects.filter(pk=build.pk, status=Build.Status.PENDING).update(
-                status=Build.Status.FAILED, finished_at=now
-            )
+
+
+def build_fail_pending(*, build_id) -> bool:
+    """Fail the build if no worker has picked it up; return whether it was still pending."""
+    return bool(Build.objects.filter(pk=build_id, status=Build.Status.PENDING).update(
+        status=Build.Status.FAILED, finished_at=timezone.now()
+    ))
 
 
 def build_queue(*, build: Build) -> None:
@@ -209,9 +214,8 @@ def _build_and_release(*, build: Build, out) -> None:
 
 def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
     """Run the `release:` process in a one-off container of the new image; return its status."""
-    version = (app.releases.aggregate(v=Max("version"))["v"] or 0) + 1
-    desired = DesiredApp(name=app.name, id=str(app.id), release=version, image=image,
-                         env=dict(config.values), networks=addon_networks(app=app))
+    desired = DesiredApp(name=app.name, id=str(app.id), release=release_version_next(app=app),
+                         image=image, env=dict(config.values), networks=addon_networks(app=app))
 
     def output(chunk: bytes) -> None:
         for line in chunk.decode("utf-8", "replace").splitlines():

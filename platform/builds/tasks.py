@@ -1,3 +1,5 @@
+"""Celery task of builds: takes the build's id and calls builds.services.build_run."""
+
 from celery import shared_task
 
 from builds.services import build_run

@@ -4,8 +4,6 @@ The view is async so that a push, which waits for its whole build, holds no thre
 """
 
 import asyncio
-import base64
-import binascii
 import os
 import signal
 import sys
@@ -16,8 +14,8 @@ from django.conf import settings
 from django.http import HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from api.authentication import token_hash, token_user
-from api.errors import NotFound
+from api.authentication import header_user, token_hash
+from api.errors import PierError
 from api.selectors import app_get
 from gitpush.repos import repo_ensure
 
@@ -25,30 +23,20 @@ SERVICES = {"git-receive-pack", "git-upload-pack"}
 CHUNK = 64 * 1024
 
 
-def _unauthorized(message: str) -> HttpResponse:
-    response = HttpResponse(message + "\n", status=401, content_type="text/plain")
-    response["WWW-Authenticate"] = 'Basic realm="Pier"'
+def _error(exc: PierError) -> HttpResponse:
+    """Answer git in plain text, which it shows the pusher (error_fields is JSON's)."""
+    response = HttpResponse(exc.message + "\n", status=exc.status, content_type="text/plain")
+    for name, value in exc.headers.items():
+        response[name] = value
     return response
 
 
-def _basic_password(request) -> str | None:
-    scheme, _, encoded = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        _, _, password = base64.b64decode(encoded).decode().partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    return password or None
-
-
 @sync_to_async
-def _authorize(token: str, app_name: str):
-    user = token_user(token)
-    if user is None:
-        return None, None
+def _authorize(authorization: str, app_name: str):
+    """Return (user, token, repo) for a push with the token as Basic auth's password."""
+    user, token = header_user(authorization, scheme="basic")
     app = app_get(user=user, name=app_name)
-    return user, repo_ensure(app)
+    return user, token, repo_ensure(app)
 
 
 def _spool_body(request) -> tempfile.SpooledTemporaryFile:
@@ -94,15 +82,10 @@ async def git_http(request, app: str, path: str):
         return HttpResponse(
             "not a git smart-HTTP endpoint\n", status=404, content_type="text/plain"
         )
-    token = _basic_password(request)
-    if token is None:
-        return _unauthorized("authentication required: use your Pier API token as the password")
     try:
-        user, repo = await _authorize(token, app)
-    except NotFound as e:
-        return HttpResponse(e.message + "\n", status=404, content_type="text/plain")
-    if user is None:
-        return _unauthorized("invalid or revoked API token: run `pier login` for a new one")
+        user, token, repo = await _authorize(request.META.get("HTTP_AUTHORIZATION", ""), app)
+    except PierError as e:
+        return _error(e)
     body = await asyncio.to_thread(_spool_body, request)
     length = body.seek(0, os.SEEK_END)
     body.seek(0)

@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.http import StreamingHttpResponse
 
-from api.async_auth import json_error, request_user
-from api.errors import NotFound
+from api.authentication import request_user
+from api.errors import Invalid, PierError, Unauthorized
+from api.exceptions import error_response
 from api.selectors import app_get, app_visible
 from logs.feed import BLOCK_MS, Feeds
 from logs.reader import LogFilter, history, tail
@@ -47,27 +48,23 @@ def _params(request) -> tuple[int, bool, LogFilter]:
     try:
         lines = int(request.GET.get("lines", "100"))
     except ValueError:
-        raise ValueError("lines must be a whole number") from None
+        raise Invalid("lines must be a whole number") from None
     if not 0 <= lines <= settings.PIER_LOG_BUFFER:
-        raise ValueError(f"lines must be between 0 and {settings.PIER_LOG_BUFFER}")
+        raise Invalid(f"lines must be between 0 and {settings.PIER_LOG_BUFFER}")
     source = request.GET.get("source", "")
     if source and source not in SOURCES:
-        raise ValueError(f"source must be one of {', '.join(SOURCES)}")
+        raise Invalid(f"source must be one of {', '.join(SOURCES)}")
     follow = request.GET.get("tail", "").lower() in {"1", "true", "yes"}
     return lines, follow, LogFilter(source=source, dyno=request.GET.get("dyno", ""))
 
 
 async def log_stream(request, app: str):
-    user = await request_user(request)
-    if user is None:
-        return json_error(401, "unauthorized", "missing or invalid API token: run `pier login`")
     try:
+        user = await request_user(request)
         found = await sync_to_async(app_get)(user=user, name=app)
         lines, follow, flt = _params(request)
-    except NotFound as e:
-        return json_error(404, "not_found", e.message)
-    except ValueError as e:
-        return json_error(422, "invalid_params", str(e))
+    except PierError as e:
+        return error_response(e)
     sse = "text/event-stream" in request.headers.get("Accept", "")
     resume_from = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     body = _events(str(found.id), lines, follow, flt, sse, resume_from,
@@ -81,8 +78,11 @@ async def log_stream(request, app: str):
 
 
 async def _still_allowed(request, app_id) -> bool:
-    user = await request_user(request, fresh=True)
-    return user is not None and await sync_to_async(_visible)(user=user, app_id=app_id)
+    try:
+        user = await request_user(request, fresh=True)
+    except Unauthorized:
+        return False
+    return await sync_to_async(_visible)(user=user, app_id=app_id)
 
 
 def _visible(*, user, app_id) -> bool:

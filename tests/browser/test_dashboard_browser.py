@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("playwright", reason="pip install playwright pytest-playwright")
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
 PASSWORD = "correct-horse-9"
 

@@ -4,10 +4,10 @@ import pytest
 
 pytest.importorskip("playwright", reason="pip install playwright pytest-playwright")
 
-from playwright.sync_api import expect  # noqa: E402
+from playwright.sync_api import expect
 
-from api.services.apps import app_create  # noqa: E402
-from runtime import applog  # noqa: E402
+from api.services.apps import app_create
+from runtime import applog
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -22,7 +22,8 @@ import psycopg
 import pytest
 
 from builds.engine import ensure_stack_images
-from tests.e2e.helpers import free_port, git
+from tests.e2e.helpers import APP_SERVER
+from tests.helpers import free_port, git
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "apps"
@@ -195,3 +196,23 @@ def app_repo(tmp_path):
         return repo
 
     return make
+
+
+@pytest.fixture
+def pushed(platform, tmp_path):
+    """Create an app and push a small server whose reply names its text, COLOR and DYNO."""
+
+    def deploy(text: str = "v-one", app: str | None = None, procfile: str | None = None):
+        app = app or f"rt-{uuid.uuid4().hex[:6]}"
+        repo = tmp_path / app
+        if not repo.exists():
+            platform.create_app(app)
+            repo.mkdir()
+            git("init", "-q", "--initial-branch=main", cwd=repo)
+        (repo / "Procfile").write_text(procfile or APP_SERVER.format(text=text))
+        git("add", "-A", cwd=repo)
+        git("commit", "-qm", text, cwd=repo)
+        result = git("push", platform.git_url(app), "HEAD:main", cwd=repo, check=False)
+        return app, result
+
+    return deploy

@@ -1,19 +1,17 @@
-"""Helpers shared by the end-to-end tests."""
+"""Helpers shared by the end-to-end tests (their fixtures are in conftest.py)."""
 
+import functools
 import os
-import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
+import docker
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import wait_for as _wait_for
 
 
 def engine_pid() -> int:
@@ -31,21 +29,6 @@ def engine_pid() -> int:
     if len(pids) != 1:
         raise RuntimeError(f"no single process listens on {path}: {listing!r}")
     return pids.pop()
-
-
-def git(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True)
-    if check and result.returncode != 0:
-        raise AssertionError(f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result
 
 
 class Load:
@@ -79,3 +62,50 @@ class Load:
     def __exit__(self, *exc):
         self.stopped.set()
         self.thread.join()
+
+
+# Slower than elsewhere: a deploy converges in seconds, and the router may be reloading.
+wait_for = functools.partial(_wait_for, timeout=90, interval=0.5, ignoring=(httpx.TransportError,))
+
+APP_SERVER = (
+    'web: python3 -c \'import http.server, os; http.server.ThreadingHTTPServer(("0.0.0.0", '
+    'int(os.environ["PORT"])), type("H", (http.server.BaseHTTPRequestHandler,), '
+    '{{"do_GET": lambda s: (s.send_response(200), s.end_headers(), '
+    's.wfile.write(("{text} " + os.environ.get("COLOR", "none") + " " + '
+    'os.environ["DYNO"]).encode()))}})).serve_forever()\'\n'
+    "worker: sleep 100000\n"
+)
+
+
+def scale(platform, app: str, **quantities):
+    updates = [{"type": t, "quantity": q} for t, q in quantities.items()]
+    response = platform.api.patch(f"/apps/{app}/formation", json={"updates": updates})
+    assert response.status_code == 200, response.text
+
+
+def up_dynos(platform, app: str) -> list[str]:
+    dynos = platform.api.get(f"/apps/{app}/dynos").json()
+    return sorted(d["name"] for d in dynos if d["state"] == "up")
+
+
+def process_containers(app: str) -> list:
+    """The app's running process containers (a push's build container has its label too)."""
+    return docker.from_env().containers.list(
+        filters={"label": [f"pier.app={app}", "pier.process"]})
+
+
+def containers_by_dyno(app: str) -> list[tuple[str, str]]:
+    return sorted((f"{c.labels['pier.process']}.{c.labels['pier.index']}", c.id)
+                  for c in process_containers(app))
+
+
+def pier(platform, *args: str) -> subprocess.CompletedProcess:
+    """Run the real `pier` command against the platform."""
+    env = {**os.environ, "PIER_API_URL": platform.url, "PIER_API_KEY": platform.token}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "pier"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -9,14 +9,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.helpers import Load, engine_pid
-from tests.e2e.test_runtime import (  # noqa: F401 - fixture reuse
-    deployed,
-    process_containers,
-    scale,
-    up_dynos,
-    wait_for,
-)
+from tests.e2e.helpers import Load, engine_pid, process_containers, scale, up_dynos, wait_for
 
 pytestmark = pytest.mark.docker
 
@@ -44,46 +37,46 @@ def releases_running(app: str) -> set[str]:
     return {c.labels["pier.release"] for c in process_containers(app)}
 
 
-def test_runtime_killed_during_a_deploy_finishes_it(platform, deployed):  # noqa: F811
-    app, _ = deployed("v-one")
+def test_runtime_killed_during_a_deploy_finishes_it(platform, pushed):
+    app, _ = pushed("v-one")
     [runtime] = process_pids(platform, "manage.py runtime")
     outcome = {}
     with Load(platform, app) as load:
         pusher = threading.Thread(
-            target=lambda: outcome.update(result=deployed("v-two", app=app)[1]))
+            target=lambda: outcome.update(result=pushed("v-two", app=app)[1]))
         pusher.start()
         # The new release's first process is starting: the runtime is mid-rollout.
-        wait_for(lambda: len(releases_running(app)) == 2, timeout=300, message="rollout")
+        wait_for(lambda: len(releases_running(app)) == 2, timeout=300, what="rollout")
         os.kill(runtime, signal.SIGKILL)
         pusher.join(600)
         wait_for(lambda: httpx.get(load.url, headers={"Host": load.host}).text
-                 .startswith("v-two"), message="v-two serving")
+                 .startswith("v-two"), what="v-two serving")
     result = outcome["result"]
     assert result.returncode == 0, result.stderr
     assert process_pids(platform, "manage.py runtime") not in ([], [runtime])  # respawned
-    wait_for(lambda: len(releases_running(app)) == 1, message="only v-two left")
+    wait_for(lambda: len(releases_running(app)) == 1, what="only v-two left")
     assert len(load.codes) > 20
     assert load.failures == []  # never zero web processes while one was healthy
 
 
-def test_router_killed_comes_back_with_its_routes(platform, deployed):  # noqa: F811
-    app, _ = deployed("v-one")
+def test_router_killed_comes_back_with_its_routes(platform, pushed):
+    app, _ = pushed("v-one")
     [haproxy] = [pid for pid in process_pids(platform, "haproxy", "-W")  # the master
                  if b"haproxy" not in _cmdline(_parent(pid))]
     os.kill(haproxy, signal.SIGKILL)
     url, host = f"http://127.0.0.1:{platform.router_port}/", {"Host": f"{app}.localhost"}
     # Respawned from its config and server-state files, before the runtime's next pass.
     wait_for(lambda: httpx.get(url, headers=host).status_code == 200, timeout=30,
-             message="the app through the restarted router")
+             what="the app through the restarted router")
     assert process_pids(platform, "haproxy", "-W") != [haproxy]
     # And the runtime still drives the new router.
     scale(platform, app, web=2)
     wait_for(lambda: {httpx.get(url, headers=host).text.split()[-1] for _ in range(8)}
-             == {"web.1", "web.2"}, message="both web processes through the new router")
+             == {"web.1", "web.2"}, what="both web processes through the new router")
 
 
-def test_docker_frozen_for_a_while_loses_nothing(platform, deployed):  # noqa: F811
-    app, _ = deployed("v-one")
+def test_docker_frozen_for_a_while_loses_nothing(platform, pushed):
+    app, _ = pushed("v-one")
     dockerd = engine_pid()
     with Load(platform, app) as load:
         os.kill(dockerd, signal.SIGSTOP)
@@ -93,6 +86,6 @@ def test_docker_frozen_for_a_while_loses_nothing(platform, deployed):  # noqa: F
         finally:
             os.kill(dockerd, signal.SIGCONT)
         wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], timeout=120,
-                 message="the scale done once Docker answers again")
+                 what="the scale done once Docker answers again")
     assert len(load.codes) > 20
     assert load.failures == []  # the app kept answering through the router all along

@@ -10,7 +10,7 @@ import docker
 import httpx
 import pytest
 
-from tests.e2e.helpers import git
+from tests.helpers import git
 
 pytestmark = pytest.mark.docker
 

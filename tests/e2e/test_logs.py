@@ -5,30 +5,30 @@ import threading
 
 import pytest
 
-from tests.e2e.test_runtime import deployed, pier, wait_for  # noqa: F401 - fixture reuse
+from tests.e2e.helpers import pier, wait_for
 
 pytestmark = pytest.mark.docker
 
 
-def test_app_and_router_lines_reach_pier_logs(platform, deployed):  # noqa: F811
-    app, _ = deployed()
+def test_app_and_router_lines_reach_pier_logs(platform, pushed):
+    app, _ = pushed()
     assert platform.get(app, "/hello-logs").status_code == 200
 
     def logs(*args):
         return pier(platform, "logs", "-a", app, "-n", "300", *args).stdout
 
     # http.server prints each request to stderr: it arrives as app[web.1].
-    wait_for(lambda: "/hello-logs" in logs("-s", "app"), message="the app's own line")
+    wait_for(lambda: "/hello-logs" in logs("-s", "app"), what="the app's own line")
     app_line = next(line for line in logs("-s", "app").splitlines() if "/hello-logs" in line)
     assert " app[web.1]: " in app_line
-    wait_for(lambda: 'path="/hello-logs"' in logs("-s", "router"), message="router")
+    wait_for(lambda: 'path="/hello-logs"' in logs("-s", "router"), what="router")
     router_line = next(line for line in logs("-s", "router").splitlines() if "hello-logs" in line)
     assert "router[router]: at=info method=GET" in router_line and "status=200" in router_line
     assert " pier[" in logs("-s", "pier")
 
 
-def test_syslog_drain_delivers_to_a_tcp_listener(platform, deployed):  # noqa: F811
-    app, _ = deployed()
+def test_syslog_drain_delivers_to_a_tcp_listener(platform, pushed):
+    app, _ = pushed()
     received, server = [], socket.create_server(("127.0.0.1", 0))
     port = server.getsockname()[1]
 
@@ -49,7 +49,7 @@ def test_syslog_drain_delivers_to_a_tcp_listener(platform, deployed):  # noqa: F
     wait_for(
         lambda: (platform.get(app, "/drain-me"), b"drain-me" in b"".join(received))[1],
         timeout=60,
-        message="a drained line",
+        what="a drained line",
     )
     server.close()
     frame = b"".join(received).decode()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from websockets.sync.client import connect
 
-from tests.e2e.test_runtime import deployed  # noqa: F401 - fixture reuse
+from tests.helpers import terminal_output
 
 pytestmark = pytest.mark.docker
 
@@ -26,27 +26,22 @@ def attach_url(platform, app: str) -> str:
     return platform.url.replace("http://", "ws://") + f"/api/apps/{app}/dynos/attach"
 
 
-def test_keys_in_screen_out_resize_and_exit_status(platform, deployed):  # noqa: F811
-    app, _ = deployed()
+def test_keys_in_screen_out_resize_and_exit_status(platform, pushed):
+    app, _ = pushed()
     headers = {"Authorization": f"Bearer {platform.token}"}
     with connect(attach_url(platform, app), additional_headers=headers, max_size=None) as ws:
         ws.send(json.dumps({"command": f"sh -c '{SCRIPT}'", "rows": 30, "cols": 100}))
         ws.send(json.dumps({"resize": [40, 120]}))
         time.sleep(1)
         ws.send(b"hello\r")  # Enter, as a terminal sends it
-        screen, code = b"", None
-        for message in ws:
-            if isinstance(message, str):
-                code = json.loads(message)["exit_code"]
-                break
-            screen += message
+        screen, code = terminal_output(ws)
     assert code == 3
     assert b"env-30-100" in screen
     assert b"40 120" in screen and b"got-hello" in screen
 
 
-def test_a_bad_token_is_refused_with_a_reason(platform, deployed):  # noqa: F811
-    app, _ = deployed()
+def test_a_bad_token_is_refused_with_a_reason(platform, pushed):
+    app, _ = pushed()
     with connect(attach_url(platform, app),
                  additional_headers={"Authorization": "Bearer nope"}) as ws:
         ws.send(json.dumps({"command": "sh"}))
@@ -54,8 +49,8 @@ def test_a_bad_token_is_refused_with_a_reason(platform, deployed):  # noqa: F811
     assert answer["status"] == 401 and "pier login" in answer["error"]
 
 
-def test_the_cli_gives_the_process_this_terminal(platform, deployed):  # noqa: F811
-    app, _ = deployed()
+def test_the_cli_gives_the_process_this_terminal(platform, pushed):
+    app, _ = pushed()
     leader, follower = pty.openpty()
     env = {**os.environ, "PIER_API_URL": platform.url, "PIER_API_KEY": platform.token}
     process = subprocess.Popen(

@@ -1,77 +1,26 @@
 """The runtime and router end to end: real pushes, real containers, the real router."""
 
 import json
-import os
-import subprocess
-import sys
 import time
-import uuid
-from pathlib import Path
 
 import docker
-import httpx
 import pytest
 
-from tests.e2e.helpers import Load, git
+from tests.e2e.helpers import (
+    APP_SERVER,
+    Load,
+    containers_by_dyno,
+    pier,
+    scale,
+    up_dynos,
+    wait_for,
+)
 
 pytestmark = pytest.mark.docker
 
-APP_SERVER = (
-    'web: python3 -c \'import http.server, os; http.server.ThreadingHTTPServer(("0.0.0.0", '
-    'int(os.environ["PORT"])), type("H", (http.server.BaseHTTPRequestHandler,), '
-    '{{"do_GET": lambda s: (s.send_response(200), s.end_headers(), '
-    's.wfile.write(("{text} " + os.environ.get("COLOR", "none") + " " + '
-    'os.environ["DYNO"]).encode()))}})).serve_forever()\'\n'
-    "worker: sleep 100000\n"
-)
 
-
-def wait_for(predicate, timeout: float = 90, message: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-        except httpx.TransportError:  # the router reloading its table while we converge
-            value = None
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting for {message}")
-
-
-@pytest.fixture
-def deployed(platform, tmp_path):
-    """Create an app and push a small server whose reply names its text, COLOR and DYNO."""
-
-    def deploy(text: str = "v-one", app: str | None = None, procfile: str | None = None):
-        app = app or f"rt-{uuid.uuid4().hex[:6]}"
-        repo = tmp_path / app
-        if not repo.exists():
-            platform.create_app(app)
-            repo.mkdir()
-            git("init", "-q", "--initial-branch=main", cwd=repo)
-        (repo / "Procfile").write_text(procfile or APP_SERVER.format(text=text))
-        git("add", "-A", cwd=repo)
-        git("commit", "-qm", text, cwd=repo)
-        result = git("push", platform.git_url(app), "HEAD:main", cwd=repo, check=False)
-        return app, result
-
-    return deploy
-
-
-def scale(platform, app: str, **quantities):
-    updates = [{"type": t, "quantity": q} for t, q in quantities.items()]
-    response = platform.api.patch(f"/apps/{app}/formation", json={"updates": updates})
-    assert response.status_code == 200, response.text
-
-
-def up_dynos(platform, app: str) -> list[str]:
-    dynos = platform.api.get(f"/apps/{app}/dynos").json()
-    return sorted(d["name"] for d in dynos if d["state"] == "up")
-
-
-def test_deploy_serves_through_router_and_scales(platform, deployed):
-    app, result = deployed()
+def test_deploy_serves_through_router_and_scales(platform, pushed):
+    app, result = pushed()
     assert result.returncode == 0, result.stderr
     assert platform.get(app).text.startswith("v-one none web.1")
     assert platform.get("x", host="no-such-app.localhost").status_code == 404
@@ -79,35 +28,35 @@ def test_deploy_serves_through_router_and_scales(platform, deployed):
     scale(platform, app, web=3, worker=1)
     wait_for(
         lambda: up_dynos(platform, app) == ["web.1", "web.2", "web.3", "worker.1"],
-        message="web=3 worker=1",
+        what="web=3 worker=1",
     )
     # "up" in ps can come a moment before the router sends them traffic.
     wait_for(
         lambda: {platform.get(app).text.split()[-1] for _ in range(12)} == {
             "web.1", "web.2", "web.3"},
-        message="requests reach all three web processes",
+        what="requests reach all three web processes",
     )
 
     scale(platform, app, web=0, worker=0)
-    wait_for(lambda: platform.get(app).status_code == 503, message="503 with no web processes")
+    wait_for(lambda: platform.get(app).status_code == 503, what="503 with no web processes")
     scale(platform, app, web=1)
-    wait_for(lambda: platform.get(app).status_code == 200, message="web back")
+    wait_for(lambda: platform.get(app).status_code == 200, what="web back")
 
 
-def test_config_change_restarts_with_new_env_and_logs_events(platform, deployed):
-    app, _ = deployed()
+def test_config_change_restarts_with_new_env_and_logs_events(platform, pushed):
+    app, _ = pushed()
     assert platform.api.patch(f"/apps/{app}/config-vars", json={"COLOR": "blue"}).status_code == 200
-    wait_for(lambda: " blue " in platform.get(app).text, message="new config live")
+    wait_for(lambda: " blue " in platform.get(app).text, what="new config live")
     assert platform.api.get(f"/apps/{app}/releases").json()[0]["status"] == "succeeded"
     logs = platform.api.get(f"/apps/{app}/log-stream", params={"lines": 200}).text
     assert "pier[api]: Release v3 created by" in logs
     assert "blue" not in logs  # config values never reach the logs
 
 
-def test_killed_process_restarts_while_others_serve(platform, deployed):
-    app, _ = deployed()
+def test_killed_process_restarts_while_others_serve(platform, pushed):
+    app, _ = pushed()
     scale(platform, app, web=2)
-    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="two web")
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], what="two web")
     client = docker.from_env()
     victim = client.containers.list(filters={"label": ["pier.app=" + app, "pier.index=1"]})[0]
     victim.kill()
@@ -115,45 +64,34 @@ def test_killed_process_restarts_while_others_serve(platform, deployed):
     # connection on web.2 and takes web.1 out, before the runtime even notices.
     replies = [platform.get(app) for _ in range(10)]
     assert [r.status_code for r in replies] == [200] * 10, [r.text[:80] for r in replies]
-    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="web.1 restarted")
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], what="web.1 restarted")
     web1 = next(d for d in platform.api.get(f"/apps/{app}/dynos").json() if d["name"] == "web.1")
     assert web1["restarts"] >= 1
     logs = platform.api.get(f"/apps/{app}/log-stream", params={"source": "pier"}).text
     assert "Process exited" in logs or "crashed" in logs
 
 
-def test_deploy_under_load_has_no_failed_requests(platform, deployed):
-    app, _ = deployed("v-one")
+def test_deploy_under_load_has_no_failed_requests(platform, pushed):
+    app, _ = pushed("v-one")
     with Load(platform, app) as load:  # switching processes is no router reload
-        _, result = deployed("v-two", app=app)
-        wait_for(lambda: platform.get(app).text.startswith("v-two"), message="v-two serving")
+        _, result = pushed("v-two", app=app)
+        wait_for(lambda: platform.get(app).text.startswith("v-two"), what="v-two serving")
         time.sleep(2)
     assert result.returncode == 0, result.stderr
     assert len(load.codes) > 20
     assert load.failures == []
 
 
-def process_containers(app: str) -> list:
-    """The app's running process containers (a push's build container has its label too)."""
-    return docker.from_env().containers.list(
-        filters={"label": [f"pier.app={app}", "pier.process"]})
-
-
-def containers_by_dyno(app: str) -> list[tuple[str, str]]:
-    return sorted((f"{c.labels['pier.process']}.{c.labels['pier.index']}", c.id)
-                  for c in process_containers(app))
-
-
-def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, deployed):
-    app, _ = deployed()
+def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, pushed):
+    app, _ = pushed()
     scale(platform, app, web=2)
-    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="two web")
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], what="two web")
     before = dict(containers_by_dyno(app))
     response = platform.api.post(f"/apps/{app}/dynos/restart", json={"target": "web.2"})
     assert response.status_code == 202, response.text
     wait_for(lambda: len(containers_by_dyno(app)) == 2
              and before["web.2"] not in dict(containers_by_dyno(app)).values(),
-             message="web.2 replaced")
+             what="web.2 replaced")
     assert dict(containers_by_dyno(app))["web.1"] == before["web.1"]
 
     with Load(platform, app) as load:
@@ -162,14 +100,14 @@ def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, d
         assert response.status_code == 202, response.text
         wait_for(lambda: len(containers_by_dyno(app)) == 2
                  and not {cid for _, cid in containers_by_dyno(app)} & before,
-                 message="both web processes replaced")
+                 what="both web processes replaced")
     assert len(load.codes) > 20
     assert load.failures == []
 
 
-def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, deployed):
-    app, _ = deployed("v-good")
-    _, result = deployed("v-bad", app=app, procfile="web: sleep 100000\n")
+def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, pushed):
+    app, _ = pushed("v-good")
+    _, result = pushed("v-bad", app=app, procfile="web: sleep 100000\n")
     assert result.returncode != 0
     assert "failed" in result.stderr and "previous release keeps serving" in result.stderr
     assert "did not accept connections on PORT" in result.stderr  # what it waited for
@@ -178,20 +116,8 @@ def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, dep
     assert latest["status"] == "failed"
 
 
-def pier(platform, *args: str) -> subprocess.CompletedProcess:
-    """Run the real `pier` command against the platform."""
-    env = {**os.environ, "PIER_API_URL": platform.url, "PIER_API_KEY": platform.token}
-    return subprocess.run(
-        [str(Path(sys.executable).parent / "pier"), *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_pier_run_streams_output_and_exit_code(platform, deployed):
-    app, _ = deployed()
+def test_pier_run_streams_output_and_exit_code(platform, pushed):
+    app, _ = pushed()
     platform.api.patch(f"/apps/{app}/config-vars", json={"COLOR": "green"})
     result = pier(platform, "run", "-a", app, "--", "sh", "-c", 'echo "hi $COLOR $DYNO"; exit 3')
     assert result.returncode == 3, result.stderr
@@ -200,10 +126,10 @@ def test_pier_run_streams_output_and_exit_code(platform, deployed):
     assert all(not d["name"].startswith("run.") for d in json.loads(ps.stdout))
 
 
-def test_failing_release_phase_keeps_previous_release(platform, deployed):
-    app, _ = deployed("v-first")
+def test_failing_release_phase_keeps_previous_release(platform, pushed):
+    app, _ = pushed("v-first")
     procfile = APP_SERVER.format(text="v-second") + "release: echo migrating; exit 4\n"
-    _, result = deployed("v-second", app=app, procfile=procfile)
+    _, result = pushed("v-second", app=app, procfile=procfile)
     assert result.returncode != 0
     assert "migrating" in result.stderr
     assert "Release command exited with status 4" in result.stderr
@@ -211,10 +137,10 @@ def test_failing_release_phase_keeps_previous_release(platform, deployed):
     assert platform.api.get(f"/apps/{app}/releases").json()[0]["status"] == "failed"
 
 
-def test_apps_outlive_a_platform_restart_and_are_adopted(platform, deployed):
-    app, _ = deployed()
+def test_apps_outlive_a_platform_restart_and_are_adopted(platform, pushed):
+    app, _ = pushed()
     scale(platform, app, web=2)
-    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="two web")
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], what="two web")
     client = docker.from_env()
 
     def running() -> set[str]:
@@ -224,7 +150,7 @@ def test_apps_outlive_a_platform_restart_and_are_adopted(platform, deployed):
     platform.stop()  # every platform process: web, worker, runtime, router, redis
     assert running() == before
     platform.start()
-    wait_for(lambda: platform.get(app).status_code == 200, message="served again")
-    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], message="statuses back")
+    wait_for(lambda: platform.get(app).status_code == 200, what="served again")
+    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], what="statuses back")
     time.sleep(6)  # at least one more full pass of the runtime
     assert running() == before  # adopted: nothing restarted, nothing started twice

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 
 import httpx
@@ -31,21 +30,13 @@ from builds.paths import build_output_path
 from gitpush.repos import repo_ensure
 from logs.events import event_log
 from runtime import applog
+from tests.helpers import wait_for
 
 docker = pytest.importorskip("docker")
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SECRET = "DATABASE_URL=postgres://alice:s3cret@db.internal/gamma"
 
-
-def wait_for(condition, timeout=60.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture
@@ -55,7 +46,7 @@ def engine(settings, tmp_path):
         client = docker.from_env()
         client.ping()
         client.images.get(RUN_IMAGE)
-    except Exception as e:  # noqa: BLE001 - no engine or no stack image: nothing to prove on
+    except Exception as e:  # no engine or no stack image: nothing to prove on
         pytest.skip(f"needs Docker and {RUN_IMAGE}: {e}")
     settings.PIER_REPOS_DIR = tmp_path / "repos"
     settings.PIER_BUILDS_DIR = tmp_path / "builds"

@@ -22,7 +22,7 @@ from runtime.backends.docker import Backend
 from tests.integration.builds import conftest as builds
 
 # The real-build fixtures of tests/integration/builds (pytest finds fixtures by name here).
-docker_client, stack, session_id = builds.docker_client, builds.stack, builds.session_id
+session_id = builds.session_id
 made, builder = builds.made, builds.builder
 
 pytestmark = pytest.mark.docker

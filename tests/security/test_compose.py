@@ -84,3 +84,21 @@ def test_the_stacks_redis_refuses_clients_without_the_password(services, tmp_pat
     finally:
         server.terminate()
         server.wait(10)
+
+
+def procfile() -> dict[str, str]:
+    lines = (COMPOSE.parent / "Procfile").read_text().splitlines()
+    return dict(line.split(": ", 1) for line in lines if line and not line.startswith("#"))
+
+
+def test_every_procfile_process_runs_in_compose_with_the_same_command(services):
+    """The documented substitutions only: defaults for ${VAR:-default}, /data for the data
+    dir (the image's PIER_DATA_DIR), and web migrating before it starts."""
+    image_env = {"PIER_DATA_DIR": "/data"}
+    for name, command in procfile().items():
+        assert name in services, f"Procfile's {name} has no service in docker-compose.yml"
+        composed = services[name]["command"]
+        if isinstance(composed, list):
+            composed = " ".join(composed)
+        composed = composed.removeprefix('sh -c "python manage.py migrate --noinput && exec ')
+        assert composed.removesuffix('"') == interpolate(command, image_env), name

@@ -17,12 +17,12 @@ import docker
 import pytest
 from click.testing import CliRunner
 from django.utils import timezone
-from outbound_helpers import Listener, fresh_app, wait_for
 
 from runtime import applog
 from runtime.drains import Drain
 from runtime.logship import Line, Shipper, StreamWriter
 from runtime.outbound import Policy
+from tests.helpers import SyslogListener, fresh_app, wait_for
 
 CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 LOCAL = Policy(["127.0.0.0/8"])  # the test's drain listens on 127.0.0.1
@@ -41,7 +41,7 @@ def stream_app(redis_client):
 @contextlib.contextmanager
 def draining(redis_client, app_id: str):
     """Run a syslog drain of the app; yield its listener."""
-    listener = Listener()
+    listener = SyslogListener()
     drain = Drain(redis_client, app_id, f"syslog://127.0.0.1:{listener.port}", policy=LOCAL,
                   block=0.1)
     drain.start()
@@ -64,7 +64,7 @@ def stream_lines(redis_client, stream_app) -> list[applog.LogLine]:
             for i, f in redis_client.xrange(applog.stream_key(stream_app))]
 
 
-def assert_one_line_each(lines: list[applog.LogLine], listener: Listener) -> None:
+def assert_one_line_each(lines: list[applog.LogLine], listener: SyslogListener) -> None:
     """No control character in the stream, and the drain got exactly one message a line."""
     assert lines and not [line for line in lines if CONTROL.search(line.message)]
     messages = wait_for(lambda: len(m := listener.messages()) >= len(lines) and m,
@@ -81,7 +81,7 @@ def stack_image():
 
     try:
         docker.from_env().ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine here"
+    except Exception as e:  # any failure means "no engine here"
         pytest.skip(f"Docker Engine not available: {e}")
     ensure_stack_images(progress=lambda line: None)
     return "pier/stack-run:latest"

@@ -18,9 +18,7 @@ from api.services.apps import app_create
 from builds.tasks import build_run_task
 from pier.celery import app as celery_app
 from pier.redis import celery_broker_url
-
-# The stack images and a Docker client, as the build tests get them.
-from tests.integration.builds.conftest import docker_client, stack  # noqa: F401
+from tests.helpers import wait_for
 
 IMAGE = "pier/stack-run:latest"
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("stack")]
@@ -57,14 +55,6 @@ def _oneoff_containers(client, app: str) -> dict[str, str]:
     return {c.labels["pier.oneoff"]: c.status for c in found if "pier.oneoff" in c.labels}
 
 
-def _wait_for(condition, what: str, limit: float = 60):
-    deadline = time.monotonic() + limit
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            pytest.fail(f"gave up waiting: {what}")
-        time.sleep(0.2)
-    return result
-
 
 def _run(base: str, token: str, command: str, attach: bool = False) -> httpx.Response:
     return httpx.post(
@@ -74,7 +64,7 @@ def _run(base: str, token: str, command: str, attach: bool = False) -> httpx.Res
 
 
 def test_detached_sleepers_never_hold_up_a_build(
-    docker_client, asgi_server, sleeper_app, user, workers, settings  # noqa: F811
+    docker_client, asgi_server, sleeper_app, user, workers, settings
 ):
     settings.PIER_MAX_ONEOFFS_PER_USER = 2
     dynos = []
@@ -83,18 +73,19 @@ def test_detached_sleepers_never_hold_up_a_build(
             response = _run(asgi_server, user.plaintext_token, "sleep 600")
             assert response.status_code == 202, response.text
             dynos.append(response.json()["name"])
-        _wait_for(
+        wait_for(
             lambda: all(_oneoff_containers(docker_client, "sleepy").get(d) == "running"
                         for d in dynos),
-            "both detached sleepers running",
+            what="both detached sleepers running", interval=0.2,
         )
 
         # A push's build task, enqueued now, is picked up while both sleepers still run.
         build = Build.objects.create(app=App.objects.get(name="sleepy"), source_sha="f" * 40)
         build_run_task.delay(str(build.id))
-        _wait_for(
+        wait_for(
             lambda: Build.objects.get(pk=build.pk).started_at is not None,
-            "the build task to start: it waits behind the one-offs on a shared queue",
+            what="the build task to start: it waits behind the one-offs on a shared queue",
+            interval=0.2,
         )
         running = _oneoff_containers(docker_client, "sleepy")
         assert all(running.get(d) == "running" for d in dynos), running
@@ -110,8 +101,8 @@ def test_detached_sleepers_never_hold_up_a_build(
         docker_client.containers.list(
             filters={"label": f"pier.oneoff={dynos[0]}"}
         )[0].kill()
-        _wait_for(lambda: dynos[0] not in _oneoff_containers(docker_client, "sleepy"),
-                  "the killed one-off to be removed")
+        wait_for(lambda: dynos[0] not in _oneoff_containers(docker_client, "sleepy"),
+                  what="the killed one-off to be removed", interval=0.2)
         again = _run(asgi_server, user.plaintext_token, "true", attach=True)
         assert again.status_code == 200, again.text
         assert '"exit_code": 0' in again.text

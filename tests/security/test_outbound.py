@@ -14,12 +14,12 @@ import time
 import uuid
 
 import pytest
-from outbound_helpers import Listener, fresh_app
 
 from api.models import Drain as DrainRow
 from runtime import applog
 from runtime.drains import Drain, check_destination
 from runtime.outbound import Policy, Refused, Unresolved, own_address, parse_allow, rule_broken
+from tests.helpers import SyslogListener, fresh_app
 
 
 @pytest.fixture
@@ -132,7 +132,7 @@ def stream_app(redis_client):
 @pytest.mark.parametrize("scheme", ["syslog", "http"])
 def test_a_name_rebound_to_localhost_after_it_was_added_gets_nothing(redis_client, stream_app,
                                                                     scheme):
-    listener = Listener()
+    listener = SyslogListener()
     try:
         url = f"{scheme}://logs.attacker.example:{listener.port}"
         policy = Policy(resolver=Rebinding())
@@ -155,7 +155,7 @@ def test_a_name_rebound_to_localhost_after_it_was_added_gets_nothing(redis_clien
 
 
 def test_the_connect_goes_to_the_address_checked_not_a_second_lookup():
-    listener = Listener()
+    listener = SyslogListener()
     answers = iter(["127.0.0.1", "203.0.113.9"])  # a second lookup would get another one
 
     def resolver(host, port, **kwargs):

@@ -2,9 +2,7 @@
 vars), per request (API bodies, git pushes) and per build (output), each with a clear error."""
 
 import os
-import subprocess
 import tarfile
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,6 +12,7 @@ from builds import services as build_services
 from builds.engine import BuildFailed
 from builds.logstream import read_file, stream_key
 from builds.paths import build_dir, build_output_path
+from tests.helpers import git
 
 
 def test_apps_per_user(api, settings, make_user, client_for):
@@ -117,12 +116,6 @@ def test_api_request_bodies_are_bounded(asgi_server, user, settings):
     assert small.status_code == 201
 
 
-def _git(*args, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", "GIT_AUTHOR_NAME": "t",
-           "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
-           "GIT_COMMITTER_EMAIL": "t@example.com"}
-    return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True,
-                          timeout=120)
 
 
 @pytest.mark.parametrize("post_buffer", ["1m", "16m"], ids=["chunked", "content-length"])
@@ -136,12 +129,13 @@ def test_a_push_past_the_limit_is_refused_with_a_message_git_shows(
     app = app_create(user=user, name="hefty")
     repo = tmp_path / "src"
     repo.mkdir()
-    _git("init", "--quiet", "--initial-branch=main", cwd=repo)
+    git("init", "--quiet", "--initial-branch=main", cwd=repo)
     (repo / "blob.bin").write_bytes(os.urandom(3 * 2**20))  # incompressible: a 3 MB pack
-    _git("add", "-A", cwd=repo)
-    _git("commit", "--quiet", "-m", "big", cwd=repo)
+    git("add", "-A", cwd=repo)
+    git("commit", "--quiet", "-m", "big", cwd=repo)
     url = asgi_server.replace("http://", f"http://u:{user.plaintext_token}@") + "/hefty.git"
-    push = _git("-c", f"http.postBuffer={post_buffer}", "push", url, "main", cwd=repo)
+    push = git("-c", f"http.postBuffer={post_buffer}", "push", url, "main", cwd=repo,
+               check=False, timeout=120)
     assert push.returncode != 0
     assert "larger than the 1 MB a push may be here (PIER_MAX_PUSH_MB)" in push.stderr, push.stderr
     heads = tmp_path / "repos" / f"{app.id}.git" / "refs" / "heads"

@@ -12,6 +12,7 @@ from api.validation import validate_size
 from logs.events import event_log
 from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
+from runtime import applog
 from runtime.backends.base import oneoff_name
 
 # A forgotten interactive session must not run forever.
@@ -91,6 +92,26 @@ def oneoff_run(
     finally:
         _slot_release(app_id=desired.id, dyno=dyno)
     event_log(app_id=desired.id, message=f"Process exited with status {code}", dyno=dyno)
+    return code
+
+
+def oneoff_run_detached(*, app_id: str, command: str, memory_mb: int, dyno: str) -> int:
+    """Run `pier run --detach`: the output goes to the app's log stream as app[run.N]."""
+    pending = b""
+
+    def output(chunk: bytes) -> None:
+        nonlocal pending
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            applog.append(get_redis(), app_id, source="app", dyno=dyno, message=line,
+                          maxlen=settings.PIER_LOG_BUFFER)
+
+    desired = desired_app(app=App.objects.get(pk=app_id))
+    code = oneoff_run(
+        desired=desired, command=command, memory_mb=memory_mb, dyno=dyno, output=output
+    )
+    if pending:
+        output(b"\n")
     return code
 
 

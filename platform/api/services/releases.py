@@ -20,6 +20,17 @@ def parse_version(version) -> int:
     return int(match.group(1))
 
 
+def release_version_next(*, app: App) -> int:
+    """Return the version the app's next release takes, read under a row lock on the app.
+
+    Inside release_create's transaction it is the version; outside, a forecast (the
+    release phase's label) that a release created meanwhile can overtake.
+    """
+    with transaction.atomic():
+        App.objects.select_for_update().filter(pk=app.pk).first()
+        return (app.releases.aggregate(v=Max("version"))["v"] or 0) + 1
+
+
 def release_create(
     *,
     app: App,
@@ -31,11 +42,9 @@ def release_create(
 ) -> Release:
     """Create the next release of app; the version is assigned under a row lock on the app."""
     with transaction.atomic():
-        App.objects.select_for_update().filter(pk=app.pk).first()
-        latest = app.releases.aggregate(v=Max("version"))["v"] or 0
         release = Release.objects.create(
             app=app,
-            version=latest + 1,
+            version=release_version_next(app=app),
             build=build,
             config=config,
             description=description[:500],

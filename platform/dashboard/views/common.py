@@ -4,6 +4,7 @@ from functools import wraps
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import render, resolve_url
@@ -50,6 +51,17 @@ def call(form, service, *, field: str | None = None, **kwargs):
     except PierError as e:
         form.add_error(field, e.message)
         return None
+
+
+def flash(request, service, *, done: str, **kwargs) -> bool:
+    """Call a service; flash its error, or ``done`` if it worked; return whether it did."""
+    try:
+        service(**kwargs)
+    except PierError as e:
+        messages.error(request, e.message)
+        return False
+    messages.success(request, done)
+    return True
 
 
 def app_context(app: App) -> dict:

@@ -10,14 +10,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from api import selectors
-from api.errors import PierError
 from api.services import apps as app_services
 from api.services import certs as cert_services
 from api.services import collaborators as collaborator_services
 from api.services import config as config_services
 from api.services import domains as domain_services
 from dashboard import forms
-from dashboard.views.common import app_or_404, call, login_required, render_app_page
+from dashboard.views.common import app_or_404, call, flash, login_required, render_app_page
 
 
 def _settings_context(request, app, **bound) -> dict:
@@ -90,12 +89,8 @@ def config_delete(request, app):
     form = forms.ConfigDeleteForm(request.POST)
     if form.is_valid():
         key = form.cleaned_data["key"]
-        try:
-            config_services.config_update(app=obj, changes={key: None}, user=request.user)
-        except PierError as e:
-            messages.error(request, e.message)
-        else:
-            messages.success(request, f"Removed {key}.")
+        flash(request, config_services.config_update, done=f"Removed {key}.",
+              app=obj, changes={key: None}, user=request.user)
     return _back(obj, "config-vars")
 
 
@@ -120,12 +115,8 @@ def domain_add(request, app):
 def domain_remove(request, app):
     obj = app_or_404(request, app)
     hostname = request.POST.get("hostname", "")
-    try:
-        domain_services.domain_remove(app=obj, hostname=hostname)
-    except PierError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, f"Removed {hostname}.")
+    flash(request, domain_services.domain_remove, done=f"Removed {hostname}.",
+          app=obj, hostname=hostname)
     return _back(obj, "domains")
 
 
@@ -155,13 +146,9 @@ def collaborator_add(request, app):
 def collaborator_remove(request, app):
     obj = app_or_404(request, app)
     email = request.POST.get("email", "")
-    try:
-        collaborator_services.collaborator_remove(app=obj, user=request.user, email=email)
-    except PierError as e:
-        messages.error(request, e.message)
-        return _back(obj, "collaborators")
-    messages.success(request, f"Removed {email}.")
-    if email.strip().lower() == request.user.username:
+    removed = flash(request, collaborator_services.collaborator_remove, done=f"Removed {email}.",
+                    app=obj, user=request.user, email=email)
+    if removed and email.strip().lower() == request.user.username:
         return redirect("dashboard:apps")  # removed themselves: the app is gone for them
     return _back(obj, "collaborators")
 
@@ -174,13 +161,9 @@ def maintenance(request, app):
     if not form.is_valid():
         messages.error(request, "Choose maintenance on or off.")
         return _back(obj, "maintenance")
-    try:
-        app_services.app_update(user=request.user, name=obj.name, maintenance=form.enabled)
-    except PierError as e:
-        messages.error(request, e.message)
-    else:
-        state = "on" if form.enabled else "off"
-        messages.success(request, f"Maintenance mode is {state}.")
+    state = "on" if form.enabled else "off"
+    flash(request, app_services.app_update, done=f"Maintenance mode is {state}.",
+          user=request.user, name=obj.name, maintenance=form.enabled)
     return _back(obj, "maintenance")
 
 
@@ -193,14 +176,9 @@ def certs_acm(request, app):
         messages.error(request, "Choose Automated Certificate Management on or off.")
         return _back(obj, "https")
     service = cert_services.acm_enable if form.on else cert_services.acm_disable
-    try:
-        service(app=obj)
-    except PierError as e:
-        messages.error(request, e.message)
-    else:
-        messages.success(request, "Automated Certificate Management is on: certificates are "
-                         "being ordered." if form.on else
-                         "Automated Certificate Management is off.")
+    done = ("Automated Certificate Management is on: certificates are being ordered."
+            if form.on else "Automated Certificate Management is off.")
+    flash(request, service, done=done, app=obj)
     return _back(obj, "https")
 
 

@@ -111,3 +111,49 @@ def test_release_numbers_are_unique_under_concurrency(api, app, user):
         list(pool.map(change, range(8)))
     versions = list(Release.objects.values_list("version", flat=True))
     assert sorted(versions) == list(range(1, 10))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_next_version_waits_for_a_release_being_created(api, app, user):
+    """release_version_next reads under the app's row lock: a release committed meanwhile
+    counts, where a plain read would hand out the number that release takes."""
+    import threading
+
+    from django.db import connection, transaction
+
+    from api.models import App
+    from api.selectors import config_current
+    from api.services.releases import release_create, release_version_next
+
+    if connection.vendor == "sqlite":
+        pytest.skip("runs on PostgreSQL (as in CI): SQLite serialises writers itself")
+    app_obj = App.objects.get(name="cfg")
+    config = config_current(app=app_obj)
+    before = release_version_next(app=app_obj)
+    locked, proceed, seen = threading.Event(), threading.Event(), []
+
+    def create():
+        try:
+            with transaction.atomic():
+                release_create(app=app_obj, build=None, config=config, description="x", user=user)
+                locked.set()  # the row lock is held until this transaction commits
+                proceed.wait(10)
+        finally:
+            connection.close()
+
+    def read():
+        try:
+            seen.append(release_version_next(app=app_obj))
+        finally:
+            connection.close()
+
+    creator = threading.Thread(target=create)
+    creator.start()
+    assert locked.wait(10)
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(1)  # it must be waiting on the lock, not reading the old maximum
+    proceed.set()
+    creator.join(10)
+    reader.join(10)
+    assert seen == [before + 1]

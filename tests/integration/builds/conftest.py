@@ -15,7 +15,7 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from builds.engine import BuildFailed, BuildLimits, build_image, ensure_stack_images  # noqa: E402
+from builds.engine import BuildFailed, BuildLimits, build_image  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apps"
 PORT = 5000
@@ -23,22 +23,6 @@ PORT = 5000
 LIMITS = BuildLimits(memory_mb=2048, pids=1024, cpus=2)
 # Containers are reached by their address on the test network, never through a proxy.
 _DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine here"
-        pytest.skip(f"Docker Engine not available: {e}")
-    return client
-
-
-@pytest.fixture(scope="session")
-def stack(docker_client):
-    """Build the stack images once (minutes the first time on a machine, then instant)."""
-    ensure_stack_images(progress=lambda line: print(line, flush=True))
 
 
 @pytest.fixture(scope="session")

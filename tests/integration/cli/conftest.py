@@ -49,31 +49,3 @@ def pier(pier_server, owner, workdir, tmp_path, monkeypatch) -> Callable[..., Re
 
     return invoke
 
-
-@pytest.fixture
-def deployed(owner):
-    """Record a successful build with web and worker types, as a `git push` would."""
-    from api.models import App, Build
-    from api.selectors import config_current
-    from api.services.releases import release_create
-
-    def deploy(app_name: str, sha: str = "1a2b3c4d5e6f"):
-        app = App.objects.get(name=app_name)
-        build = Build.objects.create(
-            app=app,
-            status=Build.Status.SUCCEEDED,
-            source_sha=sha,
-            buildpack="python",
-            process_types={"web": "gunicorn app:app", "worker": "celery worker"},
-            image=f"pier/{app_name}:{sha}",
-            creator=owner,
-        )
-        return release_create(
-            app=app,
-            build=build,
-            config=config_current(app=app),
-            description=f"Deploy {sha[:7]}",
-            user=owner,
-        )
-
-    return deploy

@@ -10,6 +10,7 @@ from pathlib import Path
 from click.testing import Result
 
 from cli.gitremote import app_from_remote
+from tests.helpers import git
 
 
 def ok(result: Result) -> Result:
@@ -22,20 +23,17 @@ def as_json(result: Result):
     return json.loads(ok(result).stdout)
 
 
-def git(cwd, *args: str) -> str:
-    done = subprocess.run(["git", "-C", str(cwd), *args], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    return done.stdout.strip()
 
 
 def test_tour_of_an_app(pier, pier_server, make_user, workdir):
     repo = workdir
-    git(repo, "init", "-q")
+    git("init", "-q", cwd=repo)
 
     # apps:create inside a repo adds the `pier` remote, so -a is not needed afterwards.
     created = ok(pier("apps:create", "tour-app"))
     assert "http://tour-app." in created.stdout
-    assert git(repo, "remote", "get-url", "pier") == f"{pier_server}/tour-app.git"
+    remote = git("remote", "get-url", "pier", cwd=repo).stdout.strip()
+    assert remote == f"{pier_server}/tour-app.git"
     assert app_from_remote(repo) == "tour-app"
     listing = ok(pier("apps"))
     assert listing.stdout.splitlines()[0].split() == ["NAME", "OWNER", "RELEASE", "URL"]
@@ -95,7 +93,8 @@ def test_tour_of_an_app(pier, pier_server, make_user, workdir):
 
     # Renaming repoints the remote; destroying needs --confirm, then removes the remote.
     ok(pier("apps:rename", "tour-renamed"))
-    assert git(repo, "remote", "get-url", "pier") == f"{pier_server}/tour-renamed.git"
+    remote = git("remote", "get-url", "pier", cwd=repo).stdout.strip()
+    assert remote == f"{pier_server}/tour-renamed.git"
     refused = pier("apps:destroy")
     assert refused.exit_code == 1
     assert "--confirm tour-renamed" in refused.stderr

@@ -52,7 +52,7 @@ def pebble(tmp_path):
         "certificate": str(tls_ca), "privateKey": str(tls_ca),
         "httpPort": http01, "tlsPort": free_port(), "ocspResponderURL": "",
         "externalAccountBindingRequired": False}}))
-    log = open(tmp_path / "pebble.log", "wb")  # noqa: SIM115 - closed below
+    log = open(tmp_path / "pebble.log", "wb")  # closed below
     processes = [
         subprocess.Popen(["pebble-challtestsrv", "-defaultIPv4", "127.0.0.1", "-defaultIPv6", "",
                           "-dns01", f"127.0.0.1:{dns}", "-http01", "", "-https01", "",

@@ -13,13 +13,8 @@ import pytest
 from runtime.router import haproxy_tls
 from runtime.router.base import Route
 from runtime.router.haproxy import Router
+from tests.helpers import free_port
 from tests.integration.runtime.rt_helpers import Upstream
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def write(redis_client, dyno: str, message: str, source: str = "app"):
     applog.append(redis_client, STREAM["id"], source=source, dyno=dyno, message=message)
 
 
-class client_for:  # noqa: N801 - reads like the sync fixture of the same name
+class client_for:  # reads like the sync fixture of the same name
     """An AsyncClient that sends user's token with every request."""
 
     def __init__(self, user):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import uuid
 
 import pytest
@@ -14,16 +13,7 @@ from rt_helpers import Upstream, busybox_image  # noqa: E402
 from runtime.backends.docker import Backend  # noqa: E402
 from runtime.reconciler import Reconciler  # noqa: E402
 from runtime.router import DEFAULT_ROUTER, load_router  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def docker_client():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine here"
-        pytest.skip(f"Docker Engine not available: {e}")
-    return client
+from tests.helpers import free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -31,11 +21,6 @@ def test_image(docker_client):
     """Import a one-binary busybox image once; idempotent across sessions."""
     return busybox_image(docker_client)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -58,7 +43,7 @@ def live_router(tmp_path_factory):
     access_log = str(tmp / "access.log")
     router = load_router(DEFAULT_ROUTER, state_dir=tmp / "state", listen=f"127.0.0.1:{port}",
                          access_log=access_log)
-    log = open(tmp / "router.log", "wb")  # noqa: SIM115 - closed at teardown
+    log = open(tmp / "router.log", "wb")  # closed at teardown
     process = router.start(stderr=log)
     yield tmp / "state", port, access_log
     process.terminate()
@@ -92,7 +77,7 @@ def _cleanup_session(session_label):
     yield
     try:
         remove_labelled(docker.from_env(), session_label)
-    except Exception:  # noqa: BLE001 - nothing to clean without an engine
+    except Exception:  # nothing to clean without an engine
         pass
 
 

@@ -92,7 +92,7 @@ class Echo(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"  # keep-alive, as a real app server
 
-    def do_GET(self):  # noqa: N802 - http.server's naming
+    def do_GET(self):  # http.server's naming
         if self.path.startswith("/slow"):
             time.sleep(1.0)
         headers = {k.lower(): v for k, v in self.headers.items()}

@@ -5,6 +5,8 @@ import json
 import pytest
 from websockets.sync.client import connect
 
+from tests.helpers import terminal_output
+
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.docker]
 
 
@@ -36,12 +38,7 @@ def test_keys_in_screen_out_and_exit_status(asgi_server, user, busybox_app):
     with session(asgi_server, user.plaintext_token,
                  {"command": "sh -c 'read x; echo got-$x; exit 3'"}) as ws:
         ws.send(b"hello\r")
-        screen, code = b"", None
-        for message in ws:
-            if isinstance(message, str):
-                code = json.loads(message)["exit_code"]
-                break
-            screen += message
+        screen, code = terminal_output(ws)
     assert code == 3 and b"got-hello" in screen
 
 

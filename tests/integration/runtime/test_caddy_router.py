@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import httpx
 import pytest
 from rt_helpers import Upstream
@@ -11,12 +9,7 @@ from rt_helpers import Upstream
 from runtime.errors import RouterUnavailable
 from runtime.router.base import Route
 from runtime.router.caddy import Router, start_caddy
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port
 
 
 @pytest.fixture

@@ -21,66 +21,9 @@ import pytest
 from runtime import applog
 from runtime.drains import POSITIONS_KEY, DrainManager
 from runtime.outbound import Policy
+from tests.helpers import SyslogListener, parse_frames, wait_for
 
 LOCAL = Policy.from_env({"PIER_OUTBOUND_ALLOW": "127.0.0.0/8"})
-
-FRAME = re.compile(rb"(\d+) ")
-
-
-def parse_frames(data: bytes) -> list[bytes]:
-    """Split an octet-counted byte stream into its messages."""
-    messages, pos = [], 0
-    while match := FRAME.match(data, pos):
-        start = match.end()
-        messages.append(data[start : start + int(match.group(1))])
-        pos = start + int(match.group(1))
-    assert pos == len(data), "stray bytes between frames"
-    return messages
-
-
-def wait_for(condition, timeout=20.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class SyslogListener:
-    """Accept TCP (optionally TLS) connections and keep every byte received."""
-
-    def __init__(self, context: ssl.SSLContext | None = None):
-        self.server = socket.create_server(("127.0.0.1", 0))
-        self.port = self.server.getsockname()[1]
-        self.context = context
-        self.data = b""
-        self._lock = threading.Lock()
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self):
-        while True:
-            try:
-                conn, _ = self.server.accept()
-            except OSError:
-                return
-            if self.context:
-                conn = self.context.wrap_socket(conn, server_side=True)
-            threading.Thread(target=self._read, args=(conn,), daemon=True).start()
-
-    def _read(self, conn):
-        with conn:
-            while chunk := conn.recv(65536):
-                with self._lock:
-                    self.data += chunk
-
-    def messages(self) -> list[bytes]:
-        with self._lock:
-            return parse_frames(self.data)
-
-    def close(self):
-        self.server.close()
 
 
 @pytest.fixture
@@ -193,7 +136,7 @@ def test_syslog_tls_drain_verifies_and_delivers(redis_client, app, manager, tls_
 class Collector(http.server.BaseHTTPRequestHandler):
     posts: list = []
 
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):  # the http.server API
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).posts.append((dict(self.headers), body))
         self.send_response(204)

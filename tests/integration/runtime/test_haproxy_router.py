@@ -15,12 +15,7 @@ from runtime.errors import RouterUnavailable
 from runtime.logship import router_line
 from runtime.router.base import Route
 from runtime.router.haproxy import Router
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port
 
 
 @pytest.fixture

@@ -13,18 +13,10 @@ from rt_helpers import converge, make_app
 
 from runtime import applog
 from runtime.logship import SINCE_KEY, AccessLogTail, Shipper
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.docker
 
-
-def wait_for(condition, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def lines_of(client, app):

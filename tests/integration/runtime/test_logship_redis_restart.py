@@ -1,7 +1,6 @@
 """The log writer against a real Redis that goes away and comes back."""
 
 import shutil
-import socket
 import subprocess
 import time
 
@@ -10,12 +9,7 @@ import redis
 
 from runtime import applog
 from runtime.logship import Line, StreamWriter
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.helpers import free_port
 
 
 def start_redis(port: int, tmp_path) -> subprocess.Popen:

@@ -1,28 +1,22 @@
-import subprocess
 
 import pytest
 
 from cli import gitremote
-
-
-def git(cwd, *args) -> str:
-    return subprocess.run(
-        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True
-    ).stdout.strip()
+from tests.helpers import git
 
 
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     path = tmp_path / "repo"
     path.mkdir()
-    git(path, "init", "-q")
+    git("init", "-q", cwd=path)
     monkeypatch.chdir(path)
     return path
 
 
 def test_app_comes_from_the_pier_remote_of_cwd(repo, run, api):
     assert gitremote.app_from_remote(repo) is None
-    git(repo, "remote", "add", "pier", "http://127.0.0.1:5000/demo.git")
+    git("remote", "add", "pier", "http://127.0.0.1:5000/demo.git", cwd=repo)
     assert gitremote.app_from_remote(repo) == "demo"
     sub = repo / "sub" / "dir"
     sub.mkdir(parents=True)
@@ -35,7 +29,7 @@ def test_app_comes_from_the_pier_remote_of_cwd(repo, run, api):
 
 
 def test_a_different_remote_name_is_not_used(repo, run):
-    git(repo, "remote", "add", "origin", "http://127.0.0.1:5000/demo.git")
+    git("remote", "add", "origin", "http://127.0.0.1:5000/demo.git", cwd=repo)
     result = run("config")
     assert result.exit_code == 1
     assert "no app specified: use -a APP" in result.stderr
@@ -50,7 +44,7 @@ def test_outside_a_repo_the_app_must_be_given(run):
 
 
 def test_explicit_app_wins_over_the_remote(repo, run, api):
-    git(repo, "remote", "add", "pier", "http://127.0.0.1:5000/demo.git")
+    git("remote", "add", "pier", "http://127.0.0.1:5000/demo.git", cwd=repo)
     api.on("GET", "apps/other/domains", [])
     assert run("domains", "-a", "other").exit_code == 0
     assert api.paths() == ["GET /api/apps/other/domains"]
@@ -61,13 +55,13 @@ def test_apps_create_adds_the_remote_only_when_there_is_none(repo, run, api, app
     result = run("apps:create", "demo")
     assert result.exit_code == 0, result.output
     assert api.sent("POST", "apps") == {"name": "demo"}
-    assert git(repo, "remote", "get-url", "pier") == app_json["git_url"]
+    assert git("remote", "get-url", "pier", cwd=repo).stdout.strip() == app_json["git_url"]
     assert "http://demo.localhost:8080" in result.stdout
 
     api.on("POST", "apps", {**app_json, "name": "second", "git_url": "http://p/second.git"}, 201)
     result = run("apps:create")
     assert api.sent("POST", "apps") == {}
-    assert git(repo, "remote", "get-url", "pier") == app_json["git_url"]
+    assert git("remote", "get-url", "pier", cwd=repo).stdout.strip() == app_json["git_url"]
     assert "git:remote -a second" in result.stderr
 
 
@@ -79,7 +73,7 @@ def test_apps_create_outside_a_repo_adds_no_remote(run, api, app_json, tmp_path)
 
 
 def test_apps_destroy_removes_the_remote_pointing_at_it(repo, run, api):
-    git(repo, "remote", "add", "pier", "http://127.0.0.1:5000/demo.git")
+    git("remote", "add", "pier", "http://127.0.0.1:5000/demo.git", cwd=repo)
     api.on("DELETE", "apps/demo", status=204)
     result = run("apps:destroy", "--confirm", "demo")
     assert result.exit_code == 0, result.output
@@ -87,14 +81,14 @@ def test_apps_destroy_removes_the_remote_pointing_at_it(repo, run, api):
 
 
 def test_apps_destroy_keeps_a_remote_of_another_app(repo, run, api):
-    git(repo, "remote", "add", "pier", "http://127.0.0.1:5000/demo.git")
+    git("remote", "add", "pier", "http://127.0.0.1:5000/demo.git", cwd=repo)
     api.on("DELETE", "apps/other", status=204)
     assert run("apps:destroy", "-a", "other", "--confirm", "other").exit_code == 0
     assert gitremote.app_from_remote(repo) == "demo"
 
 
 def test_apps_rename_repoints_the_remote(repo, run, api, app_json):
-    git(repo, "remote", "add", "pier", "http://127.0.0.1:5000/demo.git")
+    git("remote", "add", "pier", "http://127.0.0.1:5000/demo.git", cwd=repo)
     renamed = {**app_json, "name": "fresh", "git_url": "http://127.0.0.1:5000/fresh.git"}
     api.on("PATCH", "apps/demo", renamed)
     result = run("apps:rename", "fresh")
@@ -108,10 +102,10 @@ def test_git_remote_adds_then_updates(repo, run, api, app_json):
     result = run("git:remote", "-a", "demo")
     assert result.exit_code == 0, result.output
     assert "Added git remote pier" in result.stdout
-    git(repo, "remote", "set-url", "pier", "http://elsewhere/x.git")
+    git("remote", "set-url", "pier", "http://elsewhere/x.git", cwd=repo)
     result = run("git:remote", "-a", "demo")
     assert "Updated git remote pier" in result.stdout
-    assert git(repo, "remote", "get-url", "pier") == app_json["git_url"]
+    assert git("remote", "get-url", "pier", cwd=repo).stdout.strip() == app_json["git_url"]
 
 
 def test_git_remote_outside_a_repo_is_an_error(run, api, app_json):

@@ -11,6 +11,7 @@ from runtime.desired import DesiredApp, ProcessSpec, desired_to_json
 from runtime.errors import BackendUnavailable, Invalid
 from runtime.loop import file_source, nudge, redis_event_sink, run_forever, run_once
 from runtime.reconciler import Event, ReconcileResult
+from tests.helpers import wait_for
 
 APP = DesiredApp(name="myapp", release=1, image="img", formation=(ProcessSpec("web", 1),))
 
@@ -40,19 +41,11 @@ def run_in_thread(reconciler, **kwargs):
     return stop, thread
 
 
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not met")
-
 
 def test_an_unavailable_engine_is_retried():
     reconciler = FakeReconciler([BackendUnavailable("daemon down"), RuntimeError("boom")])
     stop, thread = run_in_thread(reconciler, interval=0.01, retry_interval=0.01)
-    wait_for(lambda: len(reconciler.passes) >= 4)
+    wait_for(lambda: len(reconciler.passes) >= 4, timeout=5, interval=0.01)
     stop.set()
     thread.join(5)
     assert not thread.is_alive()
@@ -76,10 +69,10 @@ def test_a_nudge_wakes_the_loop_early(redis_url):
     reconciler = FakeReconciler()
     stop, thread = run_in_thread(reconciler, interval=60, redis_url=redis_url)
     try:
-        wait_for(lambda: len(reconciler.passes) == 1)
+        wait_for(lambda: len(reconciler.passes) == 1, timeout=5, interval=0.01)
         time.sleep(0.3)  # let it subscribe
         nudge(redis_url)
-        wait_for(lambda: len(reconciler.passes) == 2)
+        wait_for(lambda: len(reconciler.passes) == 2, timeout=5, interval=0.01)
     finally:
         stop.set()
         thread.join(5)
@@ -89,7 +82,7 @@ def test_a_nudge_wakes_the_loop_early(redis_url):
 def test_without_redis_it_still_polls():
     reconciler = FakeReconciler()
     stop, thread = run_in_thread(reconciler, interval=0.01, redis_url="redis://127.0.0.1:1/0")
-    wait_for(lambda: len(reconciler.passes) >= 3)
+    wait_for(lambda: len(reconciler.passes) >= 3, timeout=5, interval=0.01)
     stop.set()
     thread.join(5)
 
