@@ -24,7 +24,7 @@ from cryptography.x509.oid import NameOID
 
 from builds.engine import ensure_stack_images
 from tests.e2e.conftest import Platform, _remove_app_containers
-from tests.e2e.helpers import free_port, git
+from tests.helpers import free_port, git
 
 pytestmark = pytest.mark.docker
 ROOT = Path(__file__).resolve().parents[2]
