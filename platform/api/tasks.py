@@ -1,15 +1,12 @@
 import redis
 from celery import shared_task
-from django.conf import settings
 from docker.errors import DockerException
 
 from api.desired import desired_app
 from api.models import App
-from api.services import certs
+from api.services import certs, cron, webhooks
 from api.services.apps import PurgePending, app_purge
-from api.services.oneoff import oneoff_run
-from pier.redis import get_redis
-from runtime import applog
+from api.services.oneoff import LogLines, oneoff_run
 
 # A destroyed app's images stay in use until the runtime has stopped its processes.
 PURGE_RETRY_SECONDS = 15
@@ -30,26 +27,11 @@ def app_purge_task(self, app_id: str, build_ids: list[str]) -> None:
 def oneoff_detached_task(app_id: str, command: str, memory_mb: int, dyno: str) -> int:
     """Run `pier run --detach`: the output goes to the app's log stream as app[run.N]."""
     desired = desired_app(app=App.objects.get(pk=app_id))
-    pending = b""
-
-    def output(chunk: bytes) -> None:
-        nonlocal pending
-        *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            applog.append(
-                get_redis(),
-                app_id,
-                source="app",
-                dyno=dyno,
-                message=line,
-                maxlen=settings.PIER_LOG_BUFFER,
-            )
-
+    output = LogLines(app_id, dyno)
     code = oneoff_run(
         desired=desired, command=command, memory_mb=memory_mb, dyno=dyno, output=output
     )
-    if pending:
-        output(b"\n")
+    output.flush()
     return code
 
 
@@ -63,3 +45,27 @@ def certs_issue_task(certificate_id: int) -> None:
 def certs_renew_task() -> int:
     """Periodic (Celery beat): queue the ACME orders due, note expired certificates."""
     return certs.certificates_renew_due()
+
+
+@shared_task(name="api.webhook_deliver")
+def webhook_deliver_task(delivery_id: str) -> str | None:
+    """One attempt at a webhook delivery (on the one-off queue, never the build queue)."""
+    return webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="api.webhooks_retry")
+def webhooks_retry_task() -> int:
+    """Periodic (Celery beat): queue webhook deliveries whose next attempt is due."""
+    return webhooks.webhooks_retry_due()
+
+
+@shared_task(name="api.cron_tick")
+def cron_tick_task() -> int:
+    """Periodic (Celery beat, every minute): queue the scheduled jobs that are due."""
+    return cron.cron_tick()
+
+
+@shared_task(name="api.cron_run")
+def cron_run_task(job_id: int) -> int | None:
+    """Run one scheduled job as a one-off of the app's current release (scheduler.N)."""
+    return cron.cron_run(job_id=job_id)

@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import certs_views, views
+from api import certs_views, devloop_views, views
 from api.oneoff_views import oneoff_create
 from logs.views import log_stream
 
@@ -37,6 +37,13 @@ urlpatterns = [
     path(f"{APP}/drains", views.DrainListView.as_view(), name="drains"),
     # <path:> because a drain URL arrives percent-encoded and Django decodes its slashes.
     path(f"{APP}/drains/<path:url>", views.DrainDetailView.as_view(), name="drain"),
+    path(f"{APP}/webhooks", devloop_views.WebhookListView.as_view(), name="webhooks"),
+    path(f"{APP}/webhooks/<str:webhook_id>", devloop_views.WebhookDetailView.as_view(),
+         name="webhook"),
+    path(f"{APP}/webhook-deliveries", devloop_views.WebhookDeliveryListView.as_view(),
+         name="webhook-deliveries"),
+    path(f"{APP}/cron", devloop_views.CronJobListView.as_view(), name="cron"),
+    path(f"{APP}/cron/<str:key>/run", devloop_views.CronJobRunView.as_view(), name="cron-run"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),
     path(
         f"{APP}/collaborators/<str:email>",

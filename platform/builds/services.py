@@ -18,8 +18,9 @@ from api.errors import Conflict, PierError
 from api.models import App, Build, Release
 from api.selectors import config_current
 from api.services.releases import release_create
+from api.services.webhooks import webhook_event
 from builds import images
-from builds.appjson import app_json, app_json_formation, app_json_healthcheck
+from builds.appjson import app_json, app_json_cron, app_json_formation, app_json_healthcheck
 from builds.logstream import BuildLogWriter, CappedOutput
 from builds.paths import build_dir, build_output_path
 from pier.redis import get_redis
@@ -124,6 +125,7 @@ def build_run(*, build_id) -> Build:
     Build.objects.filter(pk=build.pk).update(
         status=Build.Status.BUILDING, started_at=timezone.now()
     )
+    _build_event(build=build, status=Build.Status.BUILDING, action="started")
     status = Build.Status.FAILED
     try:
         output = CappedOutput(writer.write, settings.PIER_MAX_BUILD_LOG_MB * 2**20)
@@ -145,10 +147,16 @@ def build_run(*, build_id) -> Build:
         writer.write(" !     The running release is unchanged; push again, or report it.")
     finally:
         Build.objects.filter(pk=build.pk).update(status=status, finished_at=timezone.now())
+        _build_event(build=build, status=status, action=status)
         writer.close(status)
         shutil.rmtree(build_dir(build) / "source", ignore_errors=True)
     build.refresh_from_db()
     return build
+
+
+def _build_event(*, build: Build, status: str, action: str) -> None:
+    data = {"id": str(build.id), "status": status, "source_sha": build.source_sha}
+    webhook_event(app=build.app, event="api:build", action=action, data=data)
 
 
 def _build_and_release(*, build: Build, out) -> None:
@@ -158,6 +166,8 @@ def _build_and_release(*, build: Build, out) -> None:
     with tarfile.open(build_dir(build) / "source.tar") as tar:
         tar.extractall(source, filter="data")
     (build_dir(build) / "source.tar").unlink()
+    manifest = app_json(source / "app.json", out)
+    cron = app_json_cron(manifest)  # before the build: a bad schedule fails it at once
     result = images.build_image(
         app=app.name,
         build_id=str(build.id),
@@ -176,10 +186,10 @@ def _build_and_release(*, build: Build, out) -> None:
         source_version=build.source_sha,
         ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )
-    manifest = app_json(source / "app.json", out)
     Build.objects.filter(pk=build.pk).update(
         formation_defaults=app_json_formation(manifest, result.process_types, out),
         healthcheck=app_json_healthcheck(manifest, out),
+        cron=cron,
         image=result.image,
         process_types=result.process_types,
         buildpack=", ".join(result.buildpacks),

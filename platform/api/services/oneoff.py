@@ -12,6 +12,7 @@ from api.validation import validate_size
 from logs.events import event_log
 from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
+from runtime import applog
 from runtime.backends.docker import oneoff_name
 
 # A forgotten interactive session must not run forever.
@@ -92,6 +93,23 @@ def oneoff_run(
         _slot_release(app_id=desired.id, dyno=dyno)
     event_log(app_id=desired.id, message=f"Process exited with status {code}", dyno=dyno)
     return code
+
+
+class LogLines:
+    """Write a process's output into the app's log stream, one entry per line (app[DYNO])."""
+
+    def __init__(self, app_id: str, dyno: str):
+        self.app_id, self.dyno, self.pending = app_id, dyno, b""
+
+    def __call__(self, chunk: bytes) -> None:
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        for line in lines:
+            applog.append(get_redis(), self.app_id, source="app", dyno=self.dyno,
+                          message=line, maxlen=settings.PIER_LOG_BUFFER)
+
+    def flush(self) -> None:
+        if self.pending:
+            self(b"\n")
 
 
 def oneoff_attach(*, desired, command: str, memory_mb: int, dyno: str, rows: int, cols: int):

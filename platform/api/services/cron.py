@@ -1,0 +1,117 @@
+"""Scheduled jobs (app.json "cron", Heroku Scheduler semantics), times in UTC.
+
+The jobs are the current release's; ``cron_tick`` (Celery beat, every minute) queues the
+due ones on the one-off queue, each run a one-off process of the release current when it
+starts (``scheduler.N`` in the logs). One run at a time per job: a job still running when
+its time comes again is skipped, and logged. The next time is always counted from now, so
+runs missed while Pier was down happen once on recovery, not once per missed time.
+"""
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime, timedelta
+
+from croniter import croniter
+from django.db import transaction
+from django.utils import timezone
+
+from api.desired import desired_app
+from api.errors import Conflict, NotFound
+from api.models import App, CronJob
+from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, LogLines, oneoff_run
+from api.validation import validate_size
+from logs.events import event_log
+
+log = logging.getLogger(__name__)
+# A run that never reported back (its worker was killed) stops blocking its job after this.
+RUN_LEASE = timedelta(seconds=ONEOFF_TIMEOUT_SECONDS + 300)
+
+
+def job_key(*, schedule: str, command: str) -> str:
+    return hashlib.sha256(f"{schedule}\n{command}".encode()).hexdigest()[:8]
+
+
+def next_run(schedule: str, after: datetime) -> datetime:
+    return croniter(schedule, after).get_next(datetime)
+
+
+def cron_sync(*, app: App, jobs: list[dict], now: datetime | None = None) -> None:
+    """Make app's jobs those of a release; unchanged jobs keep their runs' history."""
+    now = now or timezone.now()
+    wanted = {job_key(schedule=j["schedule"], command=j["command"]): j for j in jobs}
+    app.cron_jobs.exclude(key__in=list(wanted)).delete()
+    existing = set(app.cron_jobs.values_list("key", flat=True))
+    for key, job in wanted.items():
+        if key not in existing:
+            CronJob.objects.create(app=app, key=key, command=job["command"],
+                                   schedule=job["schedule"],
+                                   next_run_at=next_run(job["schedule"], now))
+
+
+def cron_tick(*, now: datetime | None = None) -> int:
+    """Queue every job that is due; return how many were queued."""
+    now = now or timezone.now()
+    queued = 0
+    for job in CronJob.objects.filter(next_run_at__lte=now):
+        with transaction.atomic():
+            # Two ticks at once (two beats) move next_run_at once: only one queues the run.
+            claimed = CronJob.objects.filter(pk=job.pk, next_run_at=job.next_run_at).update(
+                next_run_at=next_run(job.schedule, now))
+            if not claimed:
+                continue
+            if job.running_since and job.running_since > now - RUN_LEASE:
+                message = (f"Skipped scheduled run of `{job.command}` ({job.key}): "
+                           f"the run started {job.running_since:%H:%M:%S} UTC is still going")
+                transaction.on_commit(lambda m=message, a=job.app_id:
+                                      event_log(app_id=a, message=m, dyno="scheduler"))
+                continue
+            CronJob.objects.filter(pk=job.pk).update(running_since=now)
+            transaction.on_commit(lambda pk=job.pk: _queue(pk))
+            queued += 1
+    return queued
+
+
+def _queue(job_id: int) -> None:
+    from api.tasks import cron_run_task
+
+    cron_run_task.delay(job_id)
+
+
+def cron_run_now(*, app: App, key: str) -> CronJob:
+    """Queue one run of app's job ``key`` now (`pier cron:run`), unless one is running."""
+    now = timezone.now()
+    with transaction.atomic():
+        job = app.cron_jobs.select_for_update().filter(key=key).first()
+        if job is None:
+            raise NotFound(f"{app.name} has no scheduled job {key}: see `pier cron`")
+        if job.running_since and job.running_since > now - RUN_LEASE:
+            raise Conflict(f"job {key} is running (since {job.running_since:%H:%M:%S} UTC): "
+                           "one run at a time; try again when it has ended")
+        job.running_since = now
+        job.save(update_fields=["running_since"])
+        transaction.on_commit(lambda: _queue(job.pk))
+    return job
+
+
+def cron_run(*, job_id: int) -> int | None:
+    """Run a queued job to its end; return its exit status (None: nothing could run)."""
+    job = CronJob.objects.select_related("app").filter(pk=job_id).first()
+    if job is None:
+        return None  # a new release removed the job meanwhile
+    started, code = timezone.now(), None
+    try:
+        desired = desired_app(app=job.app)
+        if desired is None:
+            event_log(app_id=job.app_id, dyno="scheduler",
+                      message=f"Scheduled job {job.key} not run: the app has no release")
+            return None
+        dyno = f"scheduler.{secrets.randbelow(9000) + 1000}"
+        output = LogLines(str(job.app_id), dyno)
+        code = oneoff_run(desired=desired, command=job.command, dyno=dyno, output=output,
+                          memory_mb=validate_size("standard").memory_mb)
+        output.flush()
+        return code
+    finally:
+        CronJob.objects.filter(pk=job.pk).update(running_since=None, last_run_at=started,
+                                                 last_status=code)
