@@ -44,6 +44,12 @@ urlpatterns = [
          name="webhook-deliveries"),
     path(f"{APP}/cron", devloop_views.CronJobListView.as_view(), name="cron"),
     path(f"{APP}/cron/<str:key>/run", devloop_views.CronJobRunView.as_view(), name="cron-run"),
+    path(f"{APP}/pipeline-promotions", devloop_views.PromotionView.as_view(),
+         name="pipeline-promotions"),
+    path("pipelines", devloop_views.PipelineListView.as_view(), name="pipelines"),
+    path("pipelines/<str:name>", devloop_views.PipelineDetailView.as_view(), name="pipeline"),
+    path("pipelines/<str:name>/apps", devloop_views.PipelineAppsView.as_view(),
+         name="pipeline-apps"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),
     path(
         f"{APP}/collaborators/<str:email>",

@@ -198,22 +198,26 @@ def _build_and_release(*, build: Build, out) -> None:
     out(f"-----> Discovering process types: {', '.join(result.process_types) or 'none'}")
     if not build_listener_alive(build_id=build.id):
         raise BuildAborted("The push was interrupted, so this build is not released. Push again.")
-    if "release" in result.process_types:
-        out("-----> Running release command...")
-        code = _release_phase(app=app, image=result.image, config=config, build=build, out=out)
-        if code != 0:
-            _release_failed(build=build, config=config, code=code)
-            return
-    release = release_create(
-        app=app,
-        build=build,
-        config=config,
-        description=f"Deploy {build.source_sha[:7]}",
-        user=build.creator,
-        status=Release.Status.PENDING,
-    )
+    release = build_release(build=build, config=config,
+                            description=f"Deploy {build.source_sha[:7]}", out=out)
     out(f"-----> Built v{release.version}")
     images.prune(app_id=app.id, keep=_images_to_keep(app=app))
+
+
+def build_release(*, build: Build, config, description: str, out) -> Release:
+    """Run a built image's release phase (when it has one), then create its pending release.
+
+    The runtime then starts it, health checks and all. Raise BuildFailed, a failed release
+    recorded, when the release command fails: the running release is unchanged.
+    """
+    if "release" in build.process_types:
+        out("-----> Running release command...")
+        code = _release_phase(app=build.app, image=build.image, config=config, build=build,
+                              out=out)
+        if code != 0:
+            _release_failed(build=build, config=config, code=code, description=description)
+    return release_create(app=build.app, build=build, config=config, description=description,
+                          user=build.creator, status=Release.Status.PENDING)
 
 
 def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
@@ -235,13 +239,13 @@ def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
     )
 
 
-def _release_failed(*, build: Build, config, code: int) -> None:
+def _release_failed(*, build: Build, config, code: int, description: str) -> None:
     release = release_create(
         app=build.app,
         build=build,
         config=config,
         user=build.creator,
-        description=f"Deploy {build.source_sha[:7]} (release command failed)",
+        description=f"{description} (release command failed)",
         status=Release.Status.FAILED,
     )
     raise images.BuildFailed(

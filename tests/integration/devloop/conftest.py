@@ -90,7 +90,7 @@ def devloop_oneoff_worker(devloop_broker):
 def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):  # noqa: F811
     """Return a function running a real build (buildpacks, image, release) of source files.
 
-    The images it makes are removed at the end.
+    The images it makes, and the containers of their apps, are removed at the end.
     """
     from api.models import App, Build
     from builds import images
@@ -102,7 +102,7 @@ def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):
 
     def build(app_name: str, files: dict[str, str], base: str = "procfile-only") -> Build:
         app = App.objects.get(name=app_name)
-        apps.add(app.id)
+        apps.add((app.id, app.name))
         record = Build.objects.create(app=app, creator=user, source_sha="c0ffee" + "0" * 34)
         build_dir(record).mkdir(parents=True)
         source = tmp_path / f"src-{record.id}"
@@ -117,5 +117,8 @@ def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):
         return build_services.build_run(build_id=record.id)
 
     yield build
-    for app_id in apps:
+    for app_id, name in apps:
+        for container in docker_client.containers.list(
+                all=True, filters={"label": f"pier.app={name}"}):
+            container.remove(force=True)
         images.purge(app_id=app_id)
