@@ -14,17 +14,21 @@ from cli.commands import (
     builds,
     certs,
     config,
+    cron,
     domains,
     drains,
     logs,
+    pipelines,
     ps,
     releases,
     run,
+    webhooks,
 )
 from cli.context import Env
 from cli.errors import CliError
 
-TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access)
+TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access,
+          webhooks, cron, pipelines)
 
 
 def report(error: CliError) -> None:
