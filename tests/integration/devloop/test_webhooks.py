@@ -153,3 +153,36 @@ def test_webhook_input_errors_say_what_to_do(api, user):
         assert response.status_code == 422 and message in response.json()["message"], body
     assert api.delete("/api/apps/badhook/webhooks/not-an-id").status_code == 404
     assert App.objects.get(name="badhook").webhooks.count() == 0
+
+
+@pytest.mark.docker
+def test_a_crashing_process_fires_a_dyno_event(api, user, devloop_build, devloop_receiver):
+    from api.desired import desired_state
+    from pier import runtime_config
+    from pier.management.commands.runtime import ReportingReconciler
+    from runtime.reconciler import Reconciler
+    from runtime.router.memory import Router as MemoryRouter
+
+    app_create(user=user, name="crashy")
+    _add(api, "crashy", devloop_receiver.url, include="dyno")
+    devloop_build("crashy", {"Procfile": "web: sh -c 'exit 7'\n"})
+    backend = runtime_config.runtime_backend()
+    runtime = ReportingReconciler(Reconciler(backend, MemoryRouter(), domain="localhost"),
+                                  backend)
+
+    def crashed():
+        runtime.reconcile(desired_state())
+        return WebhookDelivery.objects.filter(event="dyno", action="crashed").first()
+
+    delivery = _wait_for(crashed, "the crash to be reported")
+    body = json.loads(delivery.body)
+    assert body["data"]["name"] == "web.1" and body["data"]["exit_code"] == 7
+    assert body["app"]["name"] == "crashy"
+
+
+def _wait_for(condition, what: str, limit: float = 60):
+    deadline = time.monotonic() + limit
+    while not (result := condition()):
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.5)
+    return result
