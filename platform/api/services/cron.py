@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.desired import desired_app
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, PierError
 from api.models import App, CronJob
 from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, LogLines, oneoff_run
 from api.validation import validate_size
@@ -72,10 +72,22 @@ def cron_tick(*, now: datetime | None = None) -> int:
     return queued
 
 
-def _queue(job_id: int) -> None:
+class QueueUnavailable(PierError):
+    status = 503
+    id = "unavailable"
+
+
+def _queue(job_id: int) -> bool:
+    """Queue a run; when the queue is down, free the job at once rather than after a lease."""
     from api.tasks import cron_run_task
 
-    cron_run_task.delay(job_id)
+    try:
+        cron_run_task.apply_async((job_id,), retry=False)
+        return True
+    except Exception as e:  # Redis unreachable: kombu's and redis' errors alike
+        log.warning("scheduled job %s not queued: %s", job_id, e)
+        CronJob.objects.filter(pk=job_id).update(running_since=None)
+        return False
 
 
 def cron_run_now(*, app: App, key: str) -> CronJob:
@@ -90,7 +102,9 @@ def cron_run_now(*, app: App, key: str) -> CronJob:
                            "one run at a time; try again when it has ended")
         job.running_since = now
         job.save(update_fields=["running_since"])
-        transaction.on_commit(lambda: _queue(job.pk))
+    if not _queue(job.pk):
+        raise QueueUnavailable("could not queue the run: the one-off queue (Redis) is "
+                               "unreachable; try again in a moment")
     return job
 
 

@@ -176,8 +176,9 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     policy = outbound_policy()
     try:
         with policy.http_client(timeout=settings.PIER_WEBHOOK_TIMEOUT,
-                                what="webhook host") as client:
-            response = client.post(hook.url, content=body, headers=headers)
+                                what="webhook host") as client, \
+                client.stream("POST", hook.url, content=body, headers=headers) as response:
+            pass  # only the status counts: the body, maybe endless, is never read
     except outbound.Refused as e:
         return None, str(e)
     except Exception as e:  # httpx's errors: timeouts, refused connections, TLS

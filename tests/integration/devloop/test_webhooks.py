@@ -64,6 +64,8 @@ def test_build_and_release_events_arrive_signed(
     assert release["app"] == {"id": str(build.app_id), "name": "hooked"}
     assert release["data"]["version"] == 2 and release["webhook_id"] == hook["id"]
     assert {r["headers"]["Pier-Event"] for r in requests} == {"api:build", "api:release"}
+    _wait(lambda: not WebhookDelivery.objects.exclude(status="succeeded").exists(),
+          "the deliveries to be recorded")
     listed = api.get("/api/apps/hooked/webhook-deliveries").json()
     assert {d["status"] for d in listed} == {"succeeded"} and len(listed) == 3
     assert "secret" not in api.get("/api/apps/hooked/webhooks").json()[0]
