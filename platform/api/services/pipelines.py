@@ -9,6 +9,7 @@ deploy.
 import re
 
 from django.db import IntegrityError, transaction
+from docker.errors import DockerException
 
 from api.errors import Conflict, Forbidden, Invalid, NotFound
 from api.models import APP_NAME_REGEX, App, Build, Pipeline, PipelineCoupling, Release
@@ -114,7 +115,12 @@ def _promote_to(*, target: App, source: Build, user, description: str, out) -> R
         formation_defaults=source.formation_defaults, healthcheck=source.healthcheck,
         cron=source.cron, creator=user, started_at=source.started_at,
         finished_at=source.finished_at)
-    build.image = images.copy(image=source.image, app_id=target.id, build_id=build.id)
+    try:
+        build.image = images.copy(image=source.image, app_id=target.id, build_id=build.id)
+    except DockerException as e:
+        build.delete()
+        raise Conflict(f"the image of {description.removeprefix('Promote ')} cannot be "
+                       f"copied ({e}): deploy it again, then promote") from None
     build.save(update_fields=["image"])
     try:
         return build_release(build=build, config=config_current(app=target),

@@ -136,3 +136,16 @@ def _converge(runtime, done, limit: float = 120) -> None:
         assert time.monotonic() < deadline, "the runtime never settled the release"
         runtime.reconcile(desired_state())
         time.sleep(0.5)
+
+
+@pytest.mark.docker
+def test_promoting_an_image_the_engine_lost_says_what_to_do(api, user, deployed):
+    app_create(user=user, name="gone-staging")
+    app_create(user=user, name="gone-prod")
+    deployed("gone-staging", {"web": "gunicorn app:app"})  # its image was never built
+    _pipeline(api, ("gone-staging", "staging"), ("gone-prod", "production"))
+
+    response = api.post("/api/apps/gone-staging/pipeline-promotions")
+    assert response.status_code == 409
+    assert "the image of gone-staging v2 cannot be copied" in response.json()["message"]
+    assert not App.objects.get(name="gone-prod").builds.exists()
