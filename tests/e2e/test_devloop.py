@@ -63,3 +63,4 @@ def test_push_delivers_webhooks_and_runs_scheduled_jobs(platform, tmp_path):
 
     assert "cron says hi" in wait_for(ran, message="the job's output")[0]
     receiver.server.shutdown()
+    assert platform.api.delete(f"/apps/{app}").status_code == 204  # its images go too

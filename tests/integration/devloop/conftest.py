@@ -3,10 +3,12 @@
 import json
 import tarfile
 import threading
+import time
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import docker
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
@@ -90,7 +92,7 @@ def devloop_oneoff_worker(devloop_broker):
 def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):  # noqa: F811
     """Return a function running a real build (buildpacks, image, release) of source files.
 
-    The images it makes, and the containers of their apps, are removed at the end.
+    Every app's images (built or promoted) and containers are removed at the end.
     """
     from api.models import App, Build
     from builds import images
@@ -98,11 +100,9 @@ def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):
     from builds.paths import build_dir
 
     settings.PIER_BUILDS_DIR = tmp_path / "builds"
-    apps = set()
 
     def build(app_name: str, files: dict[str, str], base: str = "procfile-only") -> Build:
         app = App.objects.get(name=app_name)
-        apps.add((app.id, app.name))
         record = Build.objects.create(app=app, creator=user, source_sha="c0ffee" + "0" * 34)
         build_dir(record).mkdir(parents=True)
         source = tmp_path / f"src-{record.id}"
@@ -117,8 +117,17 @@ def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):
         return build_services.build_run(build_id=record.id)
 
     yield build
-    for app_id, name in apps:
-        for container in docker_client.containers.list(
-                all=True, filters={"label": f"pier.app={name}"}):
-            container.remove(force=True)
-        images.purge(app_id=app_id)
+    apps = list(App.objects.all())
+    for attempt in range(20):  # a runtime's stop of an old process may still be under way
+        try:
+            for app in apps:
+                for container in docker_client.containers.list(
+                        all=True, filters={"label": f"pier.app-id={app.id}"}):
+                    container.remove(force=True)
+            for app in apps:
+                images.purge(app_id=app.id)
+            break
+        except docker.errors.APIError:
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
