@@ -12,6 +12,8 @@ from api.validation import DYNO_SIZES
 from builds.engine import BuildFailed
 
 Log = Callable[[str], None]
+# Each job is checked every minute: an app gets a bounded number of them.
+MAX_CRON_JOBS = 50
 
 
 def app_json(path: Path, log: Log) -> dict:
@@ -81,8 +83,9 @@ def app_json_cron(data: dict) -> list[dict]:
     """
     jobs = data.get("cron", [])
     example = '{"cron": [{"command": "python report.py", "schedule": "*/10 * * * *"}]}'
-    if not isinstance(jobs, list):
-        raise BuildFailed(f"app.json cron must be a list of jobs, like {example}")
+    if not isinstance(jobs, list) or len(jobs) > MAX_CRON_JOBS:
+        raise BuildFailed(f"app.json cron must be a list of at most {MAX_CRON_JOBS} jobs, "
+                          f"like {example}")
     result = []
     for number, job in enumerate(jobs, 1):
         command = job.get("command") if isinstance(job, dict) else None

@@ -2,7 +2,8 @@
 
 The jobs are the current release's; ``cron_tick`` (Celery beat, every minute) queues the
 due ones on the one-off queue, each run a one-off process of the release current when it
-starts (``scheduler.N`` in the logs). One run at a time per job: a job still running when
+starts (``scheduler.N`` in the logs), counted against its owner's one-off processes
+(PIER_MAX_ONEOFFS_PER_USER). One run at a time per job: a job still running when
 its time comes again is skipped, and logged. The next time is always counted from now, so
 runs missed while Pier was down happen once on recovery, not once per missed time.
 """
@@ -16,11 +17,9 @@ from croniter import croniter
 from django.db import transaction
 from django.utils import timezone
 
-from api.desired import desired_app
-from api.errors import Conflict, NotFound, PierError
+from api.errors import Conflict, Invalid, NotFound, PierError, RateLimited
 from api.models import App, CronJob
-from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, LogLines, oneoff_run
-from api.validation import validate_size
+from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, LogLines, oneoff_prepare, oneoff_run
 from logs.events import event_log
 
 log = logging.getLogger(__name__)
@@ -50,26 +49,32 @@ def cron_sync(*, app: App, jobs: list[dict], now: datetime | None = None) -> Non
 
 
 def cron_tick(*, now: datetime | None = None) -> int:
-    """Queue every job that is due; return how many were queued."""
+    """Queue every job that is due; return how many were queued.
+
+    All the claims are written first, then the runs queued: a run starting at once never
+    writes while the tick still does.
+    """
     now = now or timezone.now()
-    queued = 0
-    for job in CronJob.objects.filter(next_run_at__lte=now):
-        with transaction.atomic():
-            # Two ticks at once (two beats) move next_run_at once: only one queues the run.
-            claimed = CronJob.objects.filter(pk=job.pk, next_run_at=job.next_run_at).update(
-                next_run_at=next_run(job.schedule, now))
-            if not claimed:
-                continue
-            if job.running_since and job.running_since > now - RUN_LEASE:
-                message = (f"Skipped scheduled run of `{job.command}` ({job.key}): "
-                           f"the run started {job.running_since:%H:%M:%S} UTC is still going")
-                transaction.on_commit(lambda m=message, a=job.app_id:
-                                      event_log(app_id=a, message=m, dyno="scheduler"))
-                continue
-            CronJob.objects.filter(pk=job.pk).update(running_since=now)
-            transaction.on_commit(lambda pk=job.pk: _queue(pk))
-            queued += 1
-    return queued
+    claimed = [job for job in CronJob.objects.filter(next_run_at__lte=now)
+               if _claim(job=job, now=now)]
+    return sum(_queue(job.pk) for job in claimed)
+
+
+def _claim(*, job: CronJob, now: datetime) -> bool:
+    """Move the job's next time on; mark it running unless its last run still is."""
+    with transaction.atomic():
+        # Two ticks at once (two beats) move next_run_at once: only one queues the run.
+        moved = CronJob.objects.filter(pk=job.pk, next_run_at=job.next_run_at).update(
+            next_run_at=next_run(job.schedule, now))
+        if not moved:
+            return False
+        if job.running_since and job.running_since > now - RUN_LEASE:
+            event_log(app_id=job.app_id, dyno="scheduler", message=(
+                f"Skipped scheduled run of `{job.command}` ({job.key}): the run started "
+                f"{job.running_since:%H:%M:%S} UTC is still going"))
+            return False
+        CronJob.objects.filter(pk=job.pk).update(running_since=now)
+        return True
 
 
 class QueueUnavailable(PierError):
@@ -110,20 +115,24 @@ def cron_run_now(*, app: App, key: str) -> CronJob:
 
 def cron_run(*, job_id: int) -> int | None:
     """Run a queued job to its end; return its exit status (None: nothing could run)."""
-    job = CronJob.objects.select_related("app").filter(pk=job_id).first()
+    job = CronJob.objects.select_related("app__owner").filter(pk=job_id).first()
     if job is None:
         return None  # a new release removed the job meanwhile
     started, code = timezone.now(), None
     try:
-        desired = desired_app(app=job.app)
-        if desired is None:
-            event_log(app_id=job.app_id, dyno="scheduler",
-                      message=f"Scheduled job {job.key} not run: the app has no release")
-            return None
-        dyno = f"scheduler.{secrets.randbelow(9000) + 1000}"
+        # A run counts against the owner's one-off processes, like a `pier run`.
+        desired, memory, dyno = oneoff_prepare(
+            app=job.app, user=job.app.owner, command=job.command, size="standard",
+            dyno=f"scheduler.{secrets.randbelow(9000) + 1000}")
+    except (Invalid, RateLimited) as e:
+        event_log(app_id=job.app_id, dyno="scheduler",
+                  message=f"Scheduled run of `{job.command}` ({job.key}) not started: {e}")
+        CronJob.objects.filter(pk=job.pk).update(running_since=None)
+        return None
+    try:
         output = LogLines(str(job.app_id), dyno)
         code = oneoff_run(desired=desired, command=job.command, dyno=dyno, output=output,
-                          memory_mb=validate_size("standard").memory_mb)
+                          memory_mb=memory)
         output.flush()
         return code
     finally:

@@ -21,7 +21,8 @@ ONEOFF_TIMEOUT_SECONDS = 3600
 SLOT_TTL_SECONDS = ONEOFF_TIMEOUT_SECONDS + 300
 
 
-def oneoff_prepare(*, app: App, user, command: str, size: str | None) -> tuple:
+def oneoff_prepare(*, app: App, user, command: str, size: str | None,
+                   dyno: str | None = None) -> tuple:
     """Check the request, claim one of user's one-off slots; return (desired, memory, dyno).
 
     The slot is given back when the process ends (oneoff_run, oneoff_ended).
@@ -32,7 +33,7 @@ def oneoff_prepare(*, app: App, user, command: str, size: str | None) -> tuple:
     if desired is None:
         raise Invalid(f"{app.name} has no release to run yet: deploy it with `git push pier main`")
     memory = validate_size(size or "standard").memory_mb
-    dyno = oneoff_name()
+    dyno = dyno or oneoff_name()
     _slot_claim(user_id=user.pk, app_id=str(app.id), dyno=dyno)
     return desired, memory, dyno
 

@@ -44,6 +44,7 @@ EVENTS = {
     "dyno": "scaled, crashed, oom; data: formation (scaled) or name, exit_code (the others)",
 }
 RETRY_WINDOW = timedelta(hours=24)
+KEEP = timedelta(days=7)
 BACKOFF_FIRST = timedelta(minutes=1)
 BACKOFF_MAX = timedelta(hours=1)
 FINAL = (WebhookDelivery.Status.SUCCEEDED, WebhookDelivery.Status.FAILED)
@@ -188,8 +189,12 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
 
 
 def webhooks_retry_due(*, now: datetime | None = None) -> int:
-    """Periodic: queue deliveries whose next attempt is due; return how many."""
+    """Periodic: queue deliveries whose next attempt is due; return how many.
+
+    Deliveries older than KEEP are deleted: `webhooks:deliveries` shows recent ones only.
+    """
     now = now or timezone.now()
+    WebhookDelivery.objects.filter(created_at__lt=now - KEEP).delete()
     due = list(WebhookDelivery.objects.exclude(status__in=FINAL)
                .filter(next_attempt_at__lte=now).values_list("pk", flat=True)[:500])
     for pk in due:

@@ -52,7 +52,7 @@ def test_invalid_cron_fails_the_build_with_a_clear_message(user, devloop_build):
 
 @pytest.mark.docker
 def test_jobs_run_as_scheduler_one_offs_one_at_a_time_and_follow_releases(
-    user, devloop_build, devloop_oneoff_worker, redis_client, docker_client
+    user, devloop_build, devloop_oneoff_worker, redis_client, docker_client, settings
 ):
     app = app_create(user=user, name="ticker")
     config_update(app=app, changes={"GREETING": "hello"}, user=user)
@@ -78,7 +78,12 @@ def test_jobs_run_as_scheduler_one_offs_one_at_a_time_and_follow_releases(
     container = _wait(lambda: _scheduler_container(docker_client, app, "sleep"),
                       "the sleeper to start")
     _wait(lambda: CronJob.objects.get(pk=tick.pk).running_since is None, "the tick to end")
+    # Runs count against the owner's one-off processes: with one allowed, the sleeper
+    # holds it and the other job's run is refused, and logged.
+    settings.PIER_MAX_ONEOFFS_PER_USER = 1
     assert cron.cron_tick(now=first + timedelta(hours=1)) == 1  # the tick job only
+    _wait(lambda: any("not started: you already run 1 one-off" in line.message
+                      for line in _lines(redis_client, app)), "the refusal to be logged")
     assert any("Skipped scheduled run of `sleep 600`" in line.message
                for line in _lines(redis_client, app))
     container.kill()
