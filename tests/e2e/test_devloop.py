@@ -6,6 +6,7 @@ import hmac
 import json
 import uuid
 
+import docker
 import pytest
 
 from tests.e2e.helpers import git
@@ -28,7 +29,7 @@ def _push(platform, repo, app: str, files: dict[str, str]):
 def test_push_delivers_webhooks_and_runs_scheduled_jobs(platform, tmp_path):
     receiver = Receiver()
     app = f"dl-{uuid.uuid4().hex[:6]}"
-    platform.create_app(app)
+    app_id = platform.create_app(app)["id"]
     added = platform.api.post(f"/apps/{app}/webhooks", json={
         "url": receiver.url, "include": "api:build,api:release", "secret": SECRET})
     assert added.status_code == 201, added.text
@@ -63,4 +64,6 @@ def test_push_delivers_webhooks_and_runs_scheduled_jobs(platform, tmp_path):
 
     assert "cron says hi" in wait_for(ran, message="the job's output")[0]
     receiver.server.shutdown()
-    assert platform.api.delete(f"/apps/{app}").status_code == 204  # its images go too
+    assert platform.api.delete(f"/apps/{app}").status_code == 204
+    wait_for(lambda: not docker.from_env().images.list(name=f"pier/{app_id}"),
+             message="the destroyed app's images to be removed")
