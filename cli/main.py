@@ -15,19 +15,22 @@ from cli.commands import (
     builds,
     certs,
     config,
+    cron,
     domains,
     drains,
     logs,
     pg,
+    pipelines,
     ps,
     releases,
     run,
+    webhooks,
 )
 from cli.context import Env
 from cli.errors import CliError
 
 TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access,
-          addons, pg)
+          addons, pg, webhooks, cron, pipelines)
 
 
 def report(error: CliError) -> None:

@@ -1,8 +1,8 @@
 """The desired state the runtime converges to, read from the database as plain dataclasses."""
 
 from addons.container import desired as addon_desired
+from api import selectors
 from api.models import Addon, App, Certificate, Release
-from api.services.addons import addon_networks
 from api.validation import DYNO_SIZES
 from runtime.addons import DesiredAddon
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
@@ -54,7 +54,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         healthcheck=HealthCheck(**release.build.healthcheck),
         certificate=_certificate(app),
         https_redirect=app.https_redirect,
-        networks=addon_networks(app=app),
+        networks=selectors.addon_networks(app=app),
     )
 
 

@@ -78,6 +78,8 @@ class Build(models.Model):
     formation_defaults = models.JSONField(default=dict, blank=True)
     # app.json's web startup check: {"path", "content", "boot_timeout"}, each optional.
     healthcheck = models.JSONField(default=dict, blank=True)
+    # app.json's "cron": [{"command", "schedule"}], validated when the build ran.
+    cron = models.JSONField(default=list, blank=True)
     creator = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -272,3 +274,95 @@ class AddonBackup(models.Model):
     @property
     def label(self) -> str:
         return f"b{self.number:03d}"
+
+
+class Webhook(models.Model):
+    """Where an app's events are POSTed (Heroku's app webhooks), signed with its secret."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="webhooks")
+    url = models.CharField(max_length=1000)
+    include = models.JSONField(default=list)  # entities: api:build, api:release, dyno, ...
+    secret = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["app", "url"], name="unique_webhook")]
+
+
+class WebhookDelivery(models.Model):
+    """One event sent to one webhook; retried with backoff until it lands or expires."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RETRYING = "retrying"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=30)
+    action = models.CharField(max_length=30)
+    body = models.TextField()  # the exact bytes signed and sent, every attempt
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    # When the next attempt may start; also a lease: an attempt moves it past its timeout.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+
+class CronJob(models.Model):
+    """A scheduled job of app.json's "cron", with what the scheduler knows of its runs.
+
+    The current release's jobs replace the rows; a job whose command and schedule stay
+    keeps its key, so its last run survives a deploy.
+    """
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="cron_jobs")
+    key = models.CharField(max_length=12)  # stable: a hash of schedule and command
+    command = models.CharField(max_length=2000)
+    schedule = models.CharField(max_length=100)
+    next_run_at = models.DateTimeField()
+    last_run_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.IntegerField(null=True, blank=True)
+    # Set while a run is queued or running: the next due time is skipped meanwhile.
+    running_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["app", "key"], name="unique_cron_key")]
+
+
+class Pipeline(models.Model):
+    """Apps of one codebase in stages; promotion moves a build to the next stage's apps."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=30, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="pipelines"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+
+class PipelineCoupling(models.Model):
+    """An app's place in a pipeline: one pipeline and stage per app."""
+
+    STAGES = ("development", "staging", "production")
+
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.CASCADE, related_name="couplings")
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="coupling")
+    stage = models.CharField(max_length=20, choices=[(s, s) for s in STAGES])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at"]

@@ -3,9 +3,10 @@
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
+from addons.container import network
 from api import dyno_status
 from api.errors import NotFound
-from api.models import ApiToken, App, Config, Release
+from api.models import Addon, AddonAttachment, ApiToken, App, Config, Release
 from pier.public_url import public_url
 
 
@@ -119,3 +120,10 @@ def build_get(*, app: App, build_id: str | None):
     if build is None:
         raise NotFound(f"no build {build_id or 'yet'} of {app.name}: see `pier builds`")
     return build
+
+
+def addon_networks(*, app: App) -> tuple[str, ...]:
+    """The add-on networks an app's processes join: one per attached container add-on."""
+    rows = (AddonAttachment.objects.filter(app=app, addon__provider=Addon.Provider.CONTAINER)
+            .exclude(addon__state=Addon.State.DESTROYED).select_related("addon"))
+    return tuple(sorted({network(row.addon) for row in rows}))

@@ -9,10 +9,13 @@ from api.models import (
     ApiToken,
     App,
     Build,
+    CronJob,
     Domain,
     Drain,
     Formation,
     Release,
+    Webhook,
+    WebhookDelivery,
 )
 from api.selectors import app_git_url, app_web_url, release_current
 
@@ -171,3 +174,31 @@ class BackupSerializer(serializers.ModelSerializer):
         model = AddonBackup
         fields = ["id", "addon", "status", "size", "error", "scheduled", "created_at",
                   "finished_at"]
+
+
+class WebhookSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Webhook
+        fields = ["id", "url", "include", "created_at"]  # the secret is shown once, on add
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    webhook = serializers.UUIDField(source="webhook_id")
+
+    class Meta:
+        model = WebhookDelivery
+        fields = ["id", "webhook", "event", "action", "status", "attempts", "next_attempt_at",
+                  "last_status_code", "last_error", "created_at"]
+
+
+class CronJobSerializer(serializers.ModelSerializer):
+    id = serializers.CharField(source="key")
+    running = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CronJob
+        fields = ["id", "schedule", "command", "next_run_at", "last_run_at", "last_status",
+                  "running"]
+
+    def get_running(self, job) -> bool:
+        return job.running_since is not None

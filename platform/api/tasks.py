@@ -4,7 +4,7 @@ import redis
 from celery import shared_task
 from docker.errors import DockerException
 
-from api.services import addon_backups, certs
+from api.services import addon_backups, certs, cron, webhooks
 from api.services.apps import PurgePending, app_purge
 from api.services.oneoff import oneoff_run_detached
 
@@ -50,3 +50,27 @@ def addon_backup_task(backup_id: int) -> None:
 def addon_backups_scheduled_task() -> int:
     """Periodic (Celery beat, every minute): start the scheduled backups that are due."""
     return len(addon_backups.backups_scheduled_run())
+
+
+@shared_task(name="api.webhook_deliver")
+def webhook_deliver_task(delivery_id: str) -> str | None:
+    """One attempt at a webhook delivery (on the one-off queue, never the build queue)."""
+    return webhooks.webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name="api.webhooks_retry")
+def webhooks_retry_task() -> int:
+    """Periodic (Celery beat): queue webhook deliveries whose next attempt is due."""
+    return webhooks.webhooks_retry_due()
+
+
+@shared_task(name="api.cron_tick")
+def cron_tick_task() -> int:
+    """Periodic (Celery beat, every minute): queue the scheduled jobs that are due."""
+    return cron.cron_tick()
+
+
+@shared_task(name="api.cron_run")
+def cron_run_task(job_id: int) -> int | None:
+    """Run one scheduled job as a one-off of the app's current release (scheduler.N)."""
+    return cron.cron_run(job_id=job_id)

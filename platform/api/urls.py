@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
-from api import addons_views, certs_views, views
+from api import addons_views, certs_views, devloop_views, views
 from api.oneoff_views import oneoff_create
 from logs.views import log_stream
 
@@ -57,6 +57,19 @@ urlpatterns = [
          name="pg-backup-restore"),
     path(f"{APP}/pg/backups/<str:label>/download", addons_views.BackupDownloadView.as_view(),
          name="pg-backup-download"),
+    path(f"{APP}/webhooks", devloop_views.WebhookListView.as_view(), name="webhooks"),
+    path(f"{APP}/webhooks/<str:webhook_id>", devloop_views.WebhookDetailView.as_view(),
+         name="webhook"),
+    path(f"{APP}/webhook-deliveries", devloop_views.WebhookDeliveryListView.as_view(),
+         name="webhook-deliveries"),
+    path(f"{APP}/cron", devloop_views.CronJobListView.as_view(), name="cron"),
+    path(f"{APP}/cron/<str:key>/run", devloop_views.CronJobRunView.as_view(), name="cron-run"),
+    path(f"{APP}/pipeline-promotions", devloop_views.PromotionView.as_view(),
+         name="pipeline-promotions"),
+    path("pipelines", devloop_views.PipelineListView.as_view(), name="pipelines"),
+    path("pipelines/<str:name>", devloop_views.PipelineDetailView.as_view(), name="pipeline"),
+    path("pipelines/<str:name>/apps", devloop_views.PipelineAppsView.as_view(),
+         name="pipeline-apps"),
     path(f"{APP}/collaborators", views.CollaboratorListView.as_view(), name="collaborators"),
     path(
         f"{APP}/collaborators/<str:email>",

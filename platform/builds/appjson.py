@@ -1,13 +1,19 @@
-"""app.json: its `formation` (the first deploy's scale, as Heroku reads it) and its web
-`healthchecks` (the startup check a new release must pass, as Dokku reads it)."""
+"""app.json: its `formation` (the first deploy's scale, as Heroku reads it), its web
+`healthchecks` (the startup check a new release must pass, as Dokku reads it) and its
+`cron` (scheduled jobs, as Dokku reads it)."""
 
 import json
 from collections.abc import Callable
 from pathlib import Path
 
+from croniter import croniter
+
 from api.validation import DYNO_SIZES
+from builds.engine import BuildFailed
 
 Log = Callable[[str], None]
+# Each job is checked every minute: an app gets a bounded number of them.
+MAX_CRON_JOBS = 50
 
 
 def app_json(path: Path, log: Log) -> dict:
@@ -67,3 +73,37 @@ def app_json_healthcheck(data: dict, log: Log) -> dict:
             return {}
         return {"path": path, "content": content, "boot_timeout": float(timeout)}
     return {}
+
+
+def app_json_cron(data: dict) -> list[dict]:
+    """Return app.json's scheduled jobs: ``[{"command", "schedule"}]``.
+
+    Unlike the other keys, a mistake here fails the build: a job silently dropped would
+    simply never run, and nobody would notice until its work was missed.
+    """
+    jobs = data.get("cron", [])
+    example = '{"cron": [{"command": "python report.py", "schedule": "*/10 * * * *"}]}'
+    if not isinstance(jobs, list) or len(jobs) > MAX_CRON_JOBS:
+        raise BuildFailed(f"app.json cron must be a list of at most {MAX_CRON_JOBS} jobs, "
+                          f"like {example}")
+    result = []
+    for number, job in enumerate(jobs, 1):
+        command = job.get("command") if isinstance(job, dict) else None
+        schedule = job.get("schedule") if isinstance(job, dict) else None
+        if not isinstance(command, str) or not command.strip() or len(command) > 2000:
+            raise BuildFailed(f"app.json cron job {number} needs a command (at most 2000 "
+                              f"characters), like {example}")
+        if not isinstance(schedule, str) or not _cron_valid(schedule):
+            raise BuildFailed(
+                f"app.json cron job {number} ({command!r}) has an invalid schedule "
+                f"{schedule!r}: use five fields (minute hour day month weekday, in UTC) "
+                "like \"*/10 * * * *\", or @hourly, @daily, @weekly, @monthly, @yearly")
+        result.append({"command": command.strip(), "schedule": schedule.strip()})
+    return result
+
+
+def _cron_valid(schedule: str) -> bool:
+    text = schedule.strip()
+    # Five fields only: croniter would read a sixth as seconds, which beat cannot keep.
+    five = text.startswith("@") or len(text.split()) == 5
+    return five and len(text) <= 100 and croniter.is_valid(text)

@@ -15,7 +15,8 @@ from docker.errors import APIError, ImageNotFound, NotFound
 from builds.engine import BuildFailed, BuildLimits, build_image, default_cache_volume
 
 __all__ = [
-    "BuildFailed", "BuildLimits", "build_image", "cache_volume", "image_tag", "prune", "purge",
+    "BuildFailed", "BuildLimits", "build_image", "cache_volume", "copy", "image_tag", "prune",
+    "purge",
 ]
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,18 @@ def _repository(app_id) -> str:
 
 def image_tag(*, app_id, build_id) -> str:
     return f"{_repository(app_id)}:{str(build_id)[:8]}"
+
+
+def copy(*, image: str, app_id, build_id) -> str:
+    """Tag image under app_id's repository (a promotion); return the new tag.
+
+    The layers are shared, the tags are not: pruning one app never removes an image that
+    another app's release runs.
+    """
+    tag = image_tag(app_id=app_id, build_id=build_id)
+    repository, _, name = tag.rpartition(":")
+    docker.from_env().images.get(image).tag(repository, name)
+    return tag
 
 
 def cache_volume(*, app_id) -> str:

@@ -13,13 +13,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from api import selectors
 from api.errors import Conflict, PierError
 from api.models import App, Build, Release
 from api.selectors import config_current
-from api.services.addons import addon_networks
 from api.services.releases import release_create, release_version_next
+from api.services.webhooks import webhook_event
 from builds import images
-from builds.appjson import app_json, app_json_formation, app_json_healthcheck
+from builds.appjson import app_json, app_json_cron, app_json_formation, app_json_healthcheck
 from builds.logstream import BuildLogWriter, CappedOutput
 from builds.paths import build_dir, build_output_path
 from pier.redis import get_redis
@@ -130,6 +131,7 @@ def build_run(*, build_id) -> Build:
     Build.objects.filter(pk=build.pk).update(
         status=Build.Status.BUILDING, started_at=timezone.now()
     )
+    _build_event(build=build, status=Build.Status.BUILDING, action="started")
     status = Build.Status.FAILED
     try:
         output = CappedOutput(writer.write, settings.PIER_MAX_BUILD_LOG_MB * 2**20)
@@ -151,10 +153,16 @@ def build_run(*, build_id) -> Build:
         writer.write(" !     The running release is unchanged; push again, or report it.")
     finally:
         Build.objects.filter(pk=build.pk).update(status=status, finished_at=timezone.now())
+        _build_event(build=build, status=status, action=status)
         writer.close(status)
         shutil.rmtree(build_dir(build) / "source", ignore_errors=True)
     build.refresh_from_db()
     return build
+
+
+def _build_event(*, build: Build, status: str, action: str) -> None:
+    data = {"id": str(build.id), "status": status, "source_sha": build.source_sha}
+    webhook_event(app=build.app, event="api:build", action=action, data=data)
 
 
 def _build_and_release(*, build: Build, out) -> None:
@@ -164,6 +172,8 @@ def _build_and_release(*, build: Build, out) -> None:
     with tarfile.open(build_dir(build) / "source.tar") as tar:
         tar.extractall(source, filter="data")
     (build_dir(build) / "source.tar").unlink()
+    manifest = app_json(source / "app.json", out)
+    cron = app_json_cron(manifest)  # before the build: a bad schedule fails it at once
     result = images.build_image(
         app=app.name,
         build_id=str(build.id),
@@ -182,10 +192,10 @@ def _build_and_release(*, build: Build, out) -> None:
         source_version=build.source_sha,
         ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )
-    manifest = app_json(source / "app.json", out)
     Build.objects.filter(pk=build.pk).update(
         formation_defaults=app_json_formation(manifest, result.process_types, out),
         healthcheck=app_json_healthcheck(manifest, out),
+        cron=cron,
         image=result.image,
         process_types=result.process_types,
         buildpack=", ".join(result.buildpacks),
@@ -194,28 +204,33 @@ def _build_and_release(*, build: Build, out) -> None:
     out(f"-----> Discovering process types: {', '.join(result.process_types) or 'none'}")
     if not build_listener_alive(build_id=build.id):
         raise BuildAborted("The push was interrupted, so this build is not released. Push again.")
-    if "release" in result.process_types:
-        out("-----> Running release command...")
-        code = _release_phase(app=app, image=result.image, config=config, build=build, out=out)
-        if code != 0:
-            _release_failed(build=build, config=config, code=code)
-            return
-    release = release_create(
-        app=app,
-        build=build,
-        config=config,
-        description=f"Deploy {build.source_sha[:7]}",
-        user=build.creator,
-        status=Release.Status.PENDING,
-    )
+    release = build_release(build=build, config=config,
+                            description=f"Deploy {build.source_sha[:7]}", out=out)
     out(f"-----> Built v{release.version}")
     images.prune(app_id=app.id, keep=_images_to_keep(app=app))
+
+
+def build_release(*, build: Build, config, description: str, out) -> Release:
+    """Run a built image's release phase (when it has one), then create its pending release.
+
+    The runtime then starts it, health checks and all. Raise BuildFailed, a failed release
+    recorded, when the release command fails: the running release is unchanged.
+    """
+    if "release" in build.process_types:
+        out("-----> Running release command...")
+        code = _release_phase(app=build.app, image=build.image, config=config, build=build,
+                              out=out)
+        if code != 0:
+            _release_failed(build=build, config=config, code=code, description=description)
+    return release_create(app=build.app, build=build, config=config, description=description,
+                          user=build.creator, status=Release.Status.PENDING)
 
 
 def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
     """Run the `release:` process in a one-off container of the new image; return its status."""
     desired = DesiredApp(name=app.name, id=str(app.id), release=release_version_next(app=app),
-                         image=image, env=dict(config.values), networks=addon_networks(app=app))
+                         image=image, env=dict(config.values),
+                         networks=selectors.addon_networks(app=app))
 
     def output(chunk: bytes) -> None:
         for line in chunk.decode("utf-8", "replace").splitlines():
@@ -230,13 +245,13 @@ def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
     )
 
 
-def _release_failed(*, build: Build, config, code: int) -> None:
+def _release_failed(*, build: Build, config, code: int, description: str) -> None:
     release = release_create(
         app=build.app,
         build=build,
         config=config,
         user=build.creator,
-        description=f"Deploy {build.source_sha[:7]} (release command failed)",
+        description=f"{description} (release command failed)",
         status=Release.Status.FAILED,
     )
     raise images.BuildFailed(

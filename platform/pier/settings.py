@@ -221,7 +221,12 @@ CELERY_TASK_DEFAULT_QUEUE = f"pier-{PIER_PLATFORM_ID}"
 # Detached one-offs (`pier run --detach`) run for as long as their command does: on a queue
 # and worker pool of their own (the Procfile's `oneoff`), so they never hold up a push.
 PIER_ONEOFF_QUEUE = f"pier-{PIER_PLATFORM_ID}-oneoff"
-CELERY_TASK_ROUTES = {"api.oneoff_detached": {"queue": PIER_ONEOFF_QUEUE}}
+# Scheduled jobs and webhook deliveries share it: neither may wait behind a build.
+CELERY_TASK_ROUTES = {
+    name: {"queue": PIER_ONEOFF_QUEUE}
+    for name in ("api.oneoff_detached", "api.cron_tick", "api.cron_run", "api.webhook_deliver",
+                 "api.webhooks_retry")
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -232,7 +237,12 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "certs-renew": {"task": "api.certs_renew", "schedule": 3600.0},
     "addon-backups": {"task": "api.addon_backups_scheduled", "schedule": 60.0},
+    # app.json "cron" jobs that are due are queued (cron syntax has minutes, no seconds).
+    "cron-tick": {"task": "api.cron_tick", "schedule": 60.0},
+    "webhooks-retry": {"task": "api.webhooks_retry", "schedule": 30.0},
 }
+# Seconds one webhook delivery attempt may take (connect, send, answer) before it is retried.
+PIER_WEBHOOK_TIMEOUT = float(os.environ.get("PIER_WEBHOOK_TIMEOUT", "5"))
 
 PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
 # Each build's container(s): memory in MB (no swap), processes, CPUs (capped at the host's).

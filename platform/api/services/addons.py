@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
-from addons.container import ContainerProvider, network
+from addons.container import ContainerProvider
 from addons.errors import ProviderError
 from addons.server import ServerProvider
 from addons.services import services
@@ -56,13 +56,6 @@ def addon_get(*, user, name: str) -> Addon:
         raise NotFound(f"add-on {name!r} not found (or you have no access to it): "
                        "see `pier addons -a APP`")
     return addon
-
-
-def addon_networks(*, app: App) -> tuple[str, ...]:
-    """The add-on networks an app's processes join: one per attached container add-on."""
-    rows = (AddonAttachment.objects.filter(app=app, addon__provider=Addon.Provider.CONTAINER)
-            .exclude(addon__state=Addon.State.DESTROYED).select_related("addon"))
-    return tuple(sorted({network(row.addon) for row in rows}))
 
 
 def _service(name):

@@ -5,15 +5,25 @@ from datetime import UTC, datetime
 from django.db import transaction
 
 from api import dyno_status
+from api.desired import release_to_run
 from api.models import App, Release
+from api.services.cron import cron_sync
+from api.services.releases import release_event
+from api.services.webhooks import webhook_event
 
 
 def release_mark(*, app_id: str, version: int, status: str) -> None:
     """Record the runtime's verdict on a pending release (later verdicts don't undo it)."""
     with transaction.atomic():
-        Release.objects.filter(
+        changed = Release.objects.filter(
             app_id=app_id, version=version, status=Release.Status.PENDING
         ).update(status=status)
+        if changed:
+            release = Release.objects.select_related("app").get(app_id=app_id, version=version)
+            release_event(release=release, action=status)
+            running = release_to_run(app=release.app)
+            if status == Release.Status.FAILED and running is not None:
+                cron_sync(app=release.app, jobs=running.build.cron)  # the jobs of what runs
 
 
 def releases_without_web_settle(*, apps) -> None:
@@ -45,3 +55,12 @@ def statuses_record(*, processes) -> None:
         }
     for app, statuses in by_app.items():
         dyno_status.statuses_write(app=app, statuses=statuses)
+
+
+def dyno_crashes_report(*, crashes) -> None:
+    """Fire a dyno webhook event per crash: ``crashes`` holds the ProcessStatus of each."""
+    for p in crashes:
+        app = App.objects.filter(pk=p.app).first()
+        if app is not None:
+            webhook_event(app=app, event="dyno", action="oom" if p.oom_killed else "crashed",
+                          data={"name": p.name, "release": p.release, "exit_code": p.exit_code})

@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from api.errors import Conflict, Invalid, NotFound
 from api.models import App, Domain
 from api.nudge import runtime_nudge_on_commit
+from api.services.webhooks import webhook_event
 from api.validation import validate_hostname
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -17,6 +18,7 @@ def domain_add(*, app: App, hostname: str) -> Domain:
     try:
         with transaction.atomic():
             domain = Domain.objects.create(app=app, hostname=host)
+            webhook_event(app=app, event="api:domain", action="created", data={"hostname": host})
             runtime_nudge_on_commit()
             return domain
     except IntegrityError:
@@ -54,7 +56,12 @@ def _matches_any(host: str, patterns: list[str]) -> bool:
 
 
 def domain_remove(*, app: App, hostname: str) -> None:
-    deleted, _ = app.domains.filter(hostname=(hostname or "").strip().lower().rstrip(".")).delete()
+    host = (hostname or "").strip().lower().rstrip(".")
+    with transaction.atomic():
+        deleted, _ = app.domains.filter(hostname=host).delete()
+        if deleted:
+            webhook_event(app=app, event="api:domain", action="destroyed",
+                          data={"hostname": host})
     runtime_nudge_on_commit()
     if not deleted:
         raise NotFound(f"domain {hostname!r} is not attached to {app.name}: see `pier domains`")

@@ -8,6 +8,7 @@ from api.models import App, Formation
 from api.nudge import runtime_nudge_on_commit
 from api.quotas import formation_quota_check, owner_lock
 from api.selectors import process_types_current
+from api.services.webhooks import webhook_event
 from api.validation import validate_quantity, validate_size
 from logs.events import event_log
 
@@ -30,6 +31,8 @@ def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formati
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
         who = f" by {user.email}" if user else ""
         transaction.on_commit(lambda: event_log(app_id=app.id, message=f"Scale to {shape}{who}"))
+        formation = [{"type": r.type, "quantity": r.quantity, "size": r.size} for r in rows]
+        webhook_event(app=app, event="dyno", action="scaled", data={"formation": formation})
         runtime_nudge_on_commit()
     return rows
 

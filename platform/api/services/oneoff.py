@@ -21,7 +21,8 @@ ONEOFF_TIMEOUT_SECONDS = 3600
 SLOT_TTL_SECONDS = ONEOFF_TIMEOUT_SECONDS + 300
 
 
-def oneoff_prepare(*, app: App, user, command: str, size: str | None) -> tuple:
+def oneoff_prepare(*, app: App, user, command: str, size: str | None,
+                   dyno: str | None = None) -> tuple:
     """Check the request, claim one of user's one-off slots; return (desired, memory, dyno).
 
     The slot is given back when the process ends (oneoff_run, oneoff_ended).
@@ -32,7 +33,7 @@ def oneoff_prepare(*, app: App, user, command: str, size: str | None) -> tuple:
     if desired is None:
         raise Invalid(f"{app.name} has no release to run yet: deploy it with `git push pier main`")
     memory = validate_size(size or "standard").memory_mb
-    dyno = oneoff_name()
+    dyno = dyno or oneoff_name()
     _slot_claim(user_id=user.pk, app_id=str(app.id), dyno=dyno)
     return desired, memory, dyno
 
@@ -95,23 +96,31 @@ def oneoff_run(
     return code
 
 
+class LogLines:
+    """Write a process's output into the app's log stream, one entry per line (app[DYNO])."""
+
+    def __init__(self, app_id: str, dyno: str):
+        self.app_id, self.dyno, self.pending = app_id, dyno, b""
+
+    def __call__(self, chunk: bytes) -> None:
+        *lines, self.pending = (self.pending + chunk).split(b"\n")
+        for line in lines:
+            applog.append(get_redis(), self.app_id, source="app", dyno=self.dyno,
+                          message=line, maxlen=settings.PIER_LOG_BUFFER)
+
+    def flush(self) -> None:
+        if self.pending:
+            self(b"\n")
+
+
 def oneoff_run_detached(*, app_id: str, command: str, memory_mb: int, dyno: str) -> int:
     """Run `pier run --detach`: the output goes to the app's log stream as app[run.N]."""
-    pending = b""
-
-    def output(chunk: bytes) -> None:
-        nonlocal pending
-        *lines, pending = (pending + chunk).split(b"\n")
-        for line in lines:
-            applog.append(get_redis(), app_id, source="app", dyno=dyno, message=line,
-                          maxlen=settings.PIER_LOG_BUFFER)
-
+    output = LogLines(app_id, dyno)
     desired = desired_app(app=App.objects.get(pk=app_id))
     code = oneoff_run(
         desired=desired, command=command, memory_mb=memory_mb, dyno=dyno, output=output
     )
-    if pending:
-        output(b"\n")
+    output.flush()
     return code
 
 

@@ -7,6 +7,8 @@ from api.errors import Invalid, NotFound
 from api.models import App, Build, Config, Formation, Release
 from api.nudge import runtime_nudge_on_commit
 from api.quotas import formation_quota_check, owner_lock
+from api.services.cron import cron_sync
+from api.services.webhooks import webhook_event
 from api.validation import DEFAULT_DYNO_SIZE
 from logs.events import event_log
 
@@ -53,11 +55,22 @@ def release_create(
         )
         if build is not None:
             _formation_sync(app=app, build=build)
+            cron_sync(app=app, jobs=build.cron)
+        release_event(release=release, action="created")
+        if status != Release.Status.PENDING:
+            release_event(release=release, action=status)
         who = user.email if user else "Pier"
         message = f"Release v{release.version} created by {who}: {release.description}"
         transaction.on_commit(lambda: event_log(app_id=app.id, message=message))
         runtime_nudge_on_commit()
     return release
+
+
+def release_event(*, release: Release, action: str) -> None:
+    """Fire the api:release webhook event (created, succeeded, failed)."""
+    data = {"version": release.version, "status": release.status,
+            "description": release.description}
+    webhook_event(app=release.app, event="api:release", action=action, data=data)
 
 
 def _formation_sync(*, app: App, build: Build) -> None:

@@ -13,7 +13,12 @@ from django.db import close_old_connections
 from addons.container import engine as addon_engine
 from api.desired import desired_addons, desired_state
 from api.models import Release
-from api.services.deploys import release_mark, releases_without_web_settle, statuses_record
+from api.services.deploys import (
+    dyno_crashes_report,
+    release_mark,
+    releases_without_web_settle,
+    statuses_record,
+)
 from api.services.drains import drains_by_app
 from builds.services import builds_ended
 from pier import runtime_config
@@ -43,7 +48,10 @@ class ReportingReconciler:
         for app, version in result.failed:
             release_mark(app_id=app, version=version, status=Release.Status.FAILED)
         releases_without_web_settle(apps=desired)
-        statuses_record(processes=self.backend.list_processes())
+        processes = self.backend.list_processes()
+        statuses_record(processes=processes)
+        crashed = {(e.app, e.process) for e in result.events if e.kind == "crashed"}
+        dyno_crashes_report(crashes=[p for p in processes if (p.app, p.name) in crashed])
         self._reap()
         for error in self.addons.converge(desired_addons()):
             log.warning("%s", error)
