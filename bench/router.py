@@ -20,6 +20,19 @@ Every target is measured with ``wrk -t2 -c32 -d10s --latency`` (requests/s, p50,
   access log to a file, as ``manage.py router`` runs it,
 - ``caddy-*``: the same config with one change each (see VARIANTS).
 
+HTTPS (results in bench/results/router-https.json): Pier's HAProxy router with its HTTPS
+listener, certificates installed by ``Router.apply`` as the runtime does, against nginx
+terminating TLS for the same apps with the same certificates (self-signed ECDSA P-256) and
+the same TLS settings (haproxy_tls.CIPHERS/CIPHERSUITES, TLS 1.2 and 1.3, no tickets),
+``nginx-tls`` with its access log off and ``nginx-tls-log`` with it on:
+
+- keep-alive requests/s, ``wrk -t2 -c32`` over HTTPS with the app's host as SNI,
+- new TLS connections/s: full handshakes with ``openssl s_time -new`` (TLS 1.3, TLS 1.2),
+  and wrk with ``Connection: close`` (a new connection per request, which wrk resumes:
+  see run_s_time and https_part for why that is not counted as a full handshake),
+- certificate installation: from ``Router.apply`` with a new certificate to the first
+  HTTPS 200 serving it (see certificate_install).
+
 Rounds are interleaved (every target once per round, order rotated) and the median per
 target is reported, with ratios against ``direct`` and ``nginx`` of the same run: this
 machine is small and shared, absolute numbers drift, ratios much less.
@@ -27,6 +40,7 @@ machine is small and shared, absolute numbers drift, ratios much less.
     .venv/bin/python bench/router.py            # 3 rounds of 10 s per target
     .venv/bin/python bench/router.py --quick    # 1 round of 3 s
     .venv/bin/python bench/router.py --variants caddy-pier   # fewer Caddy variants
+    .venv/bin/python bench/router.py --only https --rounds 5 --duration 5
 """
 
 from __future__ import annotations
@@ -793,9 +807,10 @@ def https_part(tmp: Path, app_ports: dict[str, int], info: dict, rounds: int,
     print(f"\ncertificate installation to first HTTPS 200 ({cert_repetitions} repetitions "
           "each, Router.apply then new TLS connections until the new certificate answers)")
     install = certificate_install(haproxy, routes, https_port, cert_repetitions)
-    print(table(["case", "median s", "max s", "apply median s", "repetitions"],
-                [[case, r["median_s"], r["max_s"], r["apply_median_s"], r["repetitions"]]
-                 for case, r in install.items()]))
+    print(table(["case", "median ms", "max ms", "apply median ms", "repetitions"],
+                [[case, *(f"{r[key] * 1000:.1f}" for key in ("median_s", "max_s",
+                                                            "apply_median_s")),
+                  r["repetitions"]] for case, r in install.items()]))
 
     pier_ka = {app: keepalive[app]["haproxy-pier"] for app in APPS}
     pier_hs = {kind: results["static"]["haproxy-pier"] for kind, results in handshakes.items()}
