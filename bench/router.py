@@ -593,6 +593,23 @@ def print_tables(results: dict, baselines: dict[str, str], title: str) -> None:
                      "proxy us/req", "errors"], rows))
 
 
+def start_pier_router(tmp: Path, name: str, routes: list[Route],
+                      processes: list[subprocess.Popen], *, https: bool = False
+                      ) -> tuple[HAProxyRouter, int]:
+    """Pier's router as the platform runs it (access log through its pipe to a file), in
+    ``tmp/name`` and fed ``routes``; return it and the port to measure (with ``https``, its
+    HTTPS listener)."""
+    port = free_port()
+    listen = f"127.0.0.1:{free_port() if https else port}"
+    router = HAProxyRouter(state_dir=tmp / name, listen=listen,
+                           access_log=str(tmp / f"{name}-access.log"),
+                           https_listen=f"127.0.0.1:{port}" if https else "")
+    log = open(tmp / f"{name}.log", "wb")  # noqa: SIM115 - closed with tmp
+    processes.append(router.start(stderr=log, start_new_session=True))
+    router.apply(routes)
+    return router, port
+
+
 # -- HTTP ----------------------------------------------------------------------------------
 
 
@@ -608,12 +625,7 @@ def http_part(tmp: Path, app_ports: dict[str, int], info: dict, variants: list[s
         proxy_pid[name] = processes[-1].pid
     routes = [Route(app=f"bench-{app}", hosts=(f"{app}.localhost",),
                     upstreams=(f"127.0.0.1:{p}",)) for app, p in app_ports.items()]
-    haproxy_port = free_port()
-    haproxy = HAProxyRouter(state_dir=tmp / "haproxy", listen=f"127.0.0.1:{haproxy_port}",
-                            access_log=str(tmp / "haproxy-access.log"))
-    haproxy_log = open(tmp / "haproxy.log", "wb")  # noqa: SIM115 - closed with tmp
-    processes.append(haproxy.start(stderr=haproxy_log, start_new_session=True))
-    haproxy.apply(routes)
+    _, haproxy_port = start_pier_router(tmp, "haproxy", routes, processes)
     targets["haproxy-pier"] = dict.fromkeys(APPS, haproxy_port)
     proxy_pid["haproxy-pier"] = processes[-1].pid
     for variant in variants:
@@ -746,13 +758,8 @@ def https_part(tmp: Path, app_ports: dict[str, int], info: dict, rounds: int,
     routes = [Route(app=f"bench-{app}", hosts=(f"{app}.localhost",),
                     upstreams=(f"127.0.0.1:{p}",), certificate=pems[app])
               for app, p in app_ports.items()]
-    https_port = free_port()
-    haproxy = HAProxyRouter(state_dir=state_dir, listen=f"127.0.0.1:{free_port()}",
-                            access_log=str(tmp / "haproxy-tls-access.log"),
-                            https_listen=f"127.0.0.1:{https_port}")
-    haproxy_log = open(tmp / "haproxy-tls.log", "wb")  # noqa: SIM115 - closed with tmp
-    processes.append(haproxy.start(stderr=haproxy_log, start_new_session=True))
-    haproxy.apply(routes)
+    haproxy, https_port = start_pier_router(tmp, state_dir.name, routes, processes,
+                                            https=True)
     targets["haproxy-pier"] = dict.fromkeys(APPS, https_port)
     proxy_pid["haproxy-pier"] = processes[-1].pid
     for app in APPS:
