@@ -2,7 +2,6 @@
 
 import os
 import socket
-import subprocess
 import threading
 import time
 from datetime import timedelta
@@ -10,6 +9,8 @@ from datetime import timedelta
 import pytest
 import uvicorn
 from rest_framework.test import APIClient
+
+from tests.helpers import redis_server
 
 
 @pytest.fixture(autouse=True)
@@ -58,28 +59,8 @@ def redis_url(tmp_path_factory):
     if url:
         yield url
         return
-    sock = tmp_path_factory.mktemp("redis") / "redis.sock"
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            "0",
-            "--unixsocket",
-            str(sock),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    for _ in range(100):
-        if sock.exists():
-            break
-        time.sleep(0.05)
-    yield f"unix://{sock}"
-    proc.terminate()
-    proc.wait()
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
 
 
 @pytest.fixture

@@ -131,3 +131,20 @@ def fresh_app(redis_client, app_id: str = ""):
     for field in redis_client.hkeys(POSITIONS_KEY):
         if field.startswith(f"{name}:"):
             redis_client.hdel(POSITIONS_KEY, field)
+
+
+@contextlib.contextmanager
+def redis_server(directory: Path):
+    """Run a redis-server child on a socket in directory (nothing on disk); yield its URL."""
+    sock = directory / "redis.sock"
+    proc = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(sock.exists, timeout=5, what="redis-server's socket", interval=0.05)
+        yield f"unix://{sock}"
+    finally:
+        proc.terminate()
+        proc.wait()

@@ -18,7 +18,7 @@ from api.services.apps import app_create
 from builds.tasks import build_run_task
 from pier.celery import app as celery_app
 from pier.redis import celery_broker_url
-from tests.helpers import wait_for
+from tests.helpers import redis_server, wait_for
 
 IMAGE = "pier/stack-run:latest"
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("stack")]
@@ -34,18 +34,33 @@ def sleeper_app(user, deployed):
 
 
 @pytest.fixture
+def redis_url(tmp_path):
+    """A Redis of this test's own: tasks other tests left queued on a shared one (builds and
+    purges of apps whose databases are gone) would take its workers' threads."""
+    with redis_server(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
 def workers(redis_url, redis_client):
     """A build worker and a one-off worker, both real Celery workers on the test's Redis."""
     celery_app.conf.broker_url = celery_broker_url(redis_url)
     celery_app.close()  # drop connections made with any earlier broker URL
+    queues = (("build", django_settings.CELERY_TASK_DEFAULT_QUEUE),
+              ("oneoff", django_settings.PIER_ONEOFF_QUEUE))
     with ExitStack() as started:
-        for name, queue in (("build", django_settings.CELERY_TASK_DEFAULT_QUEUE),
-                            ("oneoff", django_settings.PIER_ONEOFF_QUEUE)):
+        running = [
             started.enter_context(start_worker(
                 celery_app, pool="threads", concurrency=2, perform_ping_check=False,
                 queues=[queue], hostname=f"{name}@sec-access-test", shutdown_timeout=30,
             ))
+            for name, queue in queues
+        ]
         yield
+        # Two workers in one process share Celery's global "should terminate" flag, which
+        # the first to stop can clear before the second sees it: stop each one directly.
+        for worker in running:
+            worker.stop(in_sighandler=False)
     celery_app.close()
 
 
