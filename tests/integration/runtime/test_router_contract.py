@@ -30,7 +30,9 @@ class Served:
 
     def __init__(self, router, port: int | None = None) -> None:
         self.router, self.port = router, port
-        self.client = httpx.Client()
+        # A connection per request: Caddy's config reload closes idle keep-alive connections
+        # (HAProxy's tests prove it keeps them); this contract is about what each one answers.
+        self.client = httpx.Client(limits=httpx.Limits(max_keepalive_connections=0))
 
     def apply(self, routes: list[Route]) -> None:
         self.router.apply(routes)
