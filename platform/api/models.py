@@ -166,7 +166,12 @@ class Drain(models.Model):
 
 
 class Certificate(models.Model):
-    """The HTTPS certificate of an app's hosts: issued by ACME, or the user's own."""
+    """The HTTPS certificate of an app's hosts: issued by ACME, or the user's own.
+
+    The row without an app is the control plane's (PIER_API_HOST), ordered by ACME when the
+    operator gives no files: a row like the apps' so one code path orders, backs off, renews
+    and reports every certificate the platform obtains.
+    """
 
     class Source(models.TextChoices):
         ACME = "acme"
@@ -177,7 +182,8 @@ class Certificate(models.Model):
         ISSUED = "issued"
         FAILING = "failing"
 
-    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="certificate")
+    app = models.OneToOneField(App, on_delete=models.CASCADE, related_name="certificate",
+                               null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     chain_pem = models.TextField(blank=True)  # leaf first, then intermediates
@@ -189,6 +195,11 @@ class Certificate(models.Model):
     failures = models.PositiveIntegerField(default=0)  # ACME attempts failed in a row
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(
+            fields=["source"], condition=models.Q(app__isnull=True),
+            name="one_control_plane_certificate")]
 
     @property
     def bundle(self) -> str:

@@ -11,6 +11,7 @@ from api import selectors, serializers
 from api.errors import Invalid
 from api.services import (
     apps,
+    certs,
     collaborators,
     config,
     domains,
@@ -46,7 +47,11 @@ class HealthView(APIView):
     def get(self, request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        return Response({"status": "ok"})
+        body = {"status": "ok"}
+        if api_certificate := certs.control_plane_status():
+            # Public like the certificate itself; the CA's error says why there is none yet.
+            body["api_certificate"] = api_certificate
+        return Response(body)
 
 
 class LoginView(APIView):

@@ -1,5 +1,7 @@
 """How the control plane wires the runtime library: backend, router and their addresses."""
 
+import functools
+
 from django.conf import settings
 
 
@@ -16,9 +18,32 @@ def router_options() -> dict:
     if settings.PIER_API_HOST and settings.PIER_ROUTER.endswith(".haproxy.Router"):
         options["api_host"] = settings.PIER_API_HOST
         options["api_upstream"] = f"127.0.0.1:{settings.PIER_PORT}"
-        if settings.PIER_API_CERT_FILE and settings.PIER_API_KEY_FILE:
-            options["api_cert_files"] = (settings.PIER_API_CERT_FILE, settings.PIER_API_KEY_FILE)
+        options["api_certificate"] = _api_certificate()
     return options
+
+
+def api_files() -> tuple[str, str] | None:
+    """The operator's certificate files for PIER_API_HOST: they win over ACME."""
+    if settings.PIER_API_CERT_FILE and settings.PIER_API_KEY_FILE:
+        return settings.PIER_API_CERT_FILE, settings.PIER_API_KEY_FILE
+    return None
+
+
+def api_acme() -> bool:
+    """Whether the platform orders PIER_API_HOST's certificate itself (HTTP-01, like apps')."""
+    return bool(settings.PIER_API_HOST and settings.PIER_ROUTER_HTTPS_PORT
+                and settings.PIER_ROUTER.endswith(".haproxy.Router") and not api_files())
+
+
+def _api_certificate():
+    """What the router calls on each pass for the control plane's PEM bundle."""
+    from runtime.router.haproxy_tls import read_bundle
+
+    if files := api_files():
+        return functools.partial(read_bundle, *files)
+    from api.services.certs import control_plane_bundle
+
+    return control_plane_bundle
 
 
 def router():

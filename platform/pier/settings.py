@@ -60,7 +60,8 @@ PIER_ACME_EMAIL = os.environ.get("PIER_ACME_EMAIL", "")
 PIER_ACME_CA_BUNDLE = os.environ.get("PIER_ACME_CA_BUNDLE", "")
 PIER_API_URL = os.environ.get("PIER_API_URL", f"http://127.0.0.1:{PIER_PORT}")
 # The control plane's public host name, routed by the router to PORT on loopback: over
-# HTTPS (with the operator's certificate files) when the router serves HTTPS.
+# HTTPS when the router serves HTTPS: with the operator's certificate files, else with one
+# the platform orders by ACME (api.services.certs).
 PIER_API_HOST = os.environ.get("PIER_API_HOST", "").strip().lower().rstrip(".")
 PIER_API_CERT_FILE = os.environ.get("PIER_API_CERT_FILE", "")
 PIER_API_KEY_FILE = os.environ.get("PIER_API_KEY_FILE", "")

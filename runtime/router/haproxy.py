@@ -23,8 +23,9 @@ app", an app without web processes 503, an app in maintenance 503 with the maint
 page. Access log lines are JSON with the fields :func:`runtime.logship.router_line` reads.
 
 The control plane can be routed too: requests for ``api_host`` go to ``api_upstream`` (the
-control plane's port on loopback), over HTTPS with the operator's certificate, and plain
-HTTP to that host is redirected to HTTPS.
+control plane's port on loopback), over HTTPS with the certificate ``api_certificate`` returns
+on each pass (the operator's files or the platform's own ACME one), and plain HTTP to that
+host is redirected to HTTPS once that certificate serves it validly (never to a broken HTTPS).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -198,7 +200,7 @@ def render_config(
         # idempotent requests are sent again.
         "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
         *haproxy_tls.frontend_lines(tls),
-        *(_api_frontend_lines(api_host, https_listen) if api_host else []),
+        *([f"    acl pier_api var(txn.host) -m str {api_host.lower()}"] if api_host else []),
         *(haproxy_tls.redirect_lines(tls, https_listen) if https_listen else []),
         "    " + _return(404, "no-such-app.html", paths)
         + " unless { var(txn.app) -m found }" + (" || pier_api" if api_host else ""),
@@ -226,15 +228,6 @@ def render_config(
             f"    server-template w 1-{slots[route.app]} unset.invalid:1 disabled",
         ]
     return "\n".join(lines) + "\n"
-
-
-def _api_frontend_lines(api_host: str, https_listen: str) -> list[str]:
-    lines = [f"    acl pier_api var(txn.host) -m str {api_host.lower()}"]
-    if https_listen:
-        target = haproxy_tls.https_url(api_host.lower(), https_listen) + "%[capture.req.uri]"
-        lines.append(f"    http-request redirect code 301 location {target}"
-                     f" if pier_api !{{ ssl_fc }} !{{ path_beg {haproxy_tls.CHALLENGE_PREFIX} }}")
-    return lines
 
 
 def render_hosts(routes: list[Route]) -> str:
@@ -310,13 +303,14 @@ class Router(BaseRouter):
         https_listen: str = "",
         api_host: str = "",
         api_upstream: str = "",
-        api_cert_files: tuple[str, str] | None = None,
+        api_certificate: Callable[[], str] | None = None,
     ) -> None:
         self.paths = Paths(Path(state_dir))
         self.tls = haproxy_tls.TlsPaths(Path(state_dir))
         self.https_listen = https_listen
         self.api_host, self.api_upstream = api_host, api_upstream
-        self.api_cert_files = api_cert_files  # (chain, key): the control plane's certificate
+        # Returns the control plane's PEM bundle (chain, key), "" while there is none.
+        self.api_certificate = api_certificate
         self.listen = listen
         self.access_log = access_log
         self.response_timeout = response_timeout
@@ -343,13 +337,15 @@ class Router(BaseRouter):
             self._save_servers()
         if self.https_listen:
             wanted = {r.app: r.certificate for r in routes if r.certificate}
-            if self.api_host and self.api_cert_files:
-                wanted[API_CERT] = haproxy_tls.read_bundle(*self.api_cert_files)
+            api_pem = self.api_certificate() if self.api_host and self.api_certificate else ""
+            if api_pem:
+                wanted[API_CERT] = api_pem
             self._certificates().sync(wanted)
             # After the certificates: a host is redirected only once HTTPS serves it.
             haproxy_tls.Redirects(self.tls, self._api).sync({
                 host.lower() for r in routes if r.certificate and r.https_redirect
-                for host in certnames.covered_hosts(r.certificate, r.hosts)})
+                for host in certnames.covered_hosts(r.certificate, r.hosts)
+            } | set(certnames.covered_hosts(api_pem, [self.api_host.lower()])))
 
     def _config(self, routes: list[Route], slots: dict[str, int]) -> str:
         return render_config(routes, slots, self.paths, listen=self.listen,

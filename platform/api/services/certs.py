@@ -1,9 +1,10 @@
-"""HTTPS certificates of apps: the user's own (SNI), or Automated Certificate Management.
+"""HTTPS certificates of apps: the user's own (SNI), or Automated Certificate Management;
+and the control plane's own ACME certificate for PIER_API_HOST (the row without an app).
 
 The router serves whatever certificate row holds a chain; the runtime hands it over
-through the desired state. ACME orders run on the Celery worker (``api.certs_issue``),
-never in a request. A failed order keeps the previous certificate (if any) serving and
-backs off before the next attempt.
+through the desired state (the control plane's through ``control_plane_bundle``). ACME
+orders run on the Celery worker (``api.certs_issue``), never in a request. A failed order
+keeps the previous certificate (if any) serving and backs off before the next attempt.
 """
 
 import datetime
@@ -21,6 +22,7 @@ from api.models import App, Certificate
 from api.nudge import runtime_nudge_on_commit
 from api.pem import covers, parse_certificate
 from logs.events import event_log
+from pier import runtime_config
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +35,28 @@ def app_hosts(*, app: App) -> list[str]:
     """Every host name the app is served at: its default host, then its custom domains."""
     return [f"{app.name}.{settings.PIER_DOMAIN}",
             *app.domains.values_list("hostname", flat=True)]
+
+
+def certificate_hosts(cert: Certificate) -> list[str]:
+    """The hosts a certificate is ordered for: its app's, or the control plane's."""
+    return app_hosts(app=cert.app) if cert.app else [settings.PIER_API_HOST]
+
+
+def control_plane_bundle() -> str:
+    """The control plane's ACME certificate (chain, key) the router serves, "" until issued."""
+    cert = Certificate.objects.filter(app=None).first()
+    return cert.bundle if cert else ""
+
+
+def control_plane_status() -> dict | None:
+    """The state of the control plane's ACME certificate; None when ACME is not used for it
+    (no PIER_API_HOST, no HTTPS, or the operator's files)."""
+    if not runtime_config.api_acme():
+        return None
+    cert = Certificate.objects.filter(app=None).first() or Certificate()
+    return {"host": settings.PIER_API_HOST, "state": cert.state, "issuer": cert.issuer,
+            "not_after": cert.not_after.isoformat() if cert.not_after else None,
+            "last_error": cert.last_error}
 
 
 def certificate_status(*, app: App) -> dict:
@@ -122,21 +146,22 @@ def acm_disable(*, app: App) -> None:
 
 
 def certificate_issue(*, certificate_id: int) -> Certificate | None:
-    """Run one ACME order for the app's hosts; record the certificate or why it failed."""
+    """Run one ACME order for the certificate's hosts; record it or why it failed."""
     cert = Certificate.objects.select_related("app").filter(
         pk=certificate_id, source=Certificate.Source.ACME).first()
     if cert is None:
         return None  # ACM was turned off meanwhile
     # A lease: the periodic check leaves this order alone while it runs.
     Certificate.objects.filter(pk=cert.pk).update(next_attempt_at=timezone.now() + BACKOFF_FIRST)
-    hosts = app_hosts(app=cert.app)
+    hosts = certificate_hosts(cert)
     key_pem = _new_key_pem()
+    router = runtime_config.router()
     try:
         chain = acme_client.order_certificate(
             directory=settings.PIER_ACME_DIRECTORY, email=settings.PIER_ACME_EMAIL,
             key_file=settings.PIER_DATA_DIR / "acme-account.json",
             ca_bundle=settings.PIER_ACME_CA_BUNDLE, domains=hosts, cert_key_pem=key_pem,
-            publish=_router().add_challenge, withdraw=_router().remove_challenge)
+            publish=router.add_challenge, withdraw=router.remove_challenge)
         parsed = parse_certificate(chain_pem=chain, key_pem=key_pem)
     except (acme_client.AcmeFailed, Invalid) as e:
         return _failed(cert, str(e))
@@ -146,28 +171,37 @@ def certificate_issue(*, certificate_id: int) -> Certificate | None:
         last_error="", failures=0, next_attempt_at=_renew_at(parsed), updated_at=timezone.now())
     if updated:
         runtime_nudge_on_commit()
-        event_log(app_id=cert.app.id, dyno="certs",
-                  message=f"Certificate issued by {parsed.issuer} for {', '.join(hosts)}, "
-                          f"valid until {parsed.not_after:%Y-%m-%d %H:%M} UTC")
+        _event(cert, f"Certificate issued by {parsed.issuer} for {', '.join(hosts)}, "
+                     f"valid until {parsed.not_after:%Y-%m-%d %H:%M} UTC")
     cert.refresh_from_db()
     return cert
 
 
 def certificates_renew_due() -> int:
-    """Queue an order for every ACME certificate due (or whose app's hosts changed); log
-    expired certificates. Returns how many orders were queued."""
+    """Queue an order for every ACME certificate due (or whose hosts changed), the control
+    plane's included; log expired certificates. Returns how many orders were queued."""
+    _control_plane_row()
     now = timezone.now()
     queued = 0
     for cert in Certificate.objects.select_related("app"):
         if cert.source == Certificate.Source.MANUAL:
             _check_expiry(cert, now)
             continue
-        stale = sorted(cert.domains) != sorted(app_hosts(app=cert.app))
+        stale = sorted(cert.domains) != sorted(certificate_hosts(cert))
         if (cert.next_attempt_at is None or cert.next_attempt_at <= now
                 or (stale and cert.state != Certificate.State.FAILING)):
             _queue(cert)
             queued += 1
     return queued
+
+
+def _control_plane_row() -> None:
+    """Create the control plane's ACME row when it should have one (due at once), drop it
+    when not (the operator gave files, or PIER_API_HOST is gone)."""
+    if runtime_config.api_acme():
+        Certificate.objects.get_or_create(app=None, defaults=dict(source=Certificate.Source.ACME))
+    elif Certificate.objects.filter(app=None).delete()[0]:
+        runtime_nudge_on_commit()
 
 
 def _queue(cert: Certificate) -> None:
@@ -183,11 +217,18 @@ def _failed(cert: Certificate, error: str) -> Certificate:
         state=Certificate.State.FAILING, last_error=error, failures=failures,
         next_attempt_at=timezone.now() + backoff, updated_at=timezone.now())
     serving = " (the current certificate keeps serving)" if cert.chain_pem else ""
-    event_log(app_id=cert.app.id, dyno="certs",
-              message=f"Certificate order failed{serving}, next try in "
-                      f"{int(backoff.total_seconds() // 60)} min: {error}")
+    _event(cert, f"Certificate order failed{serving}, next try in "
+                 f"{int(backoff.total_seconds() // 60)} min: {error}")
     cert.refresh_from_db()
     return cert
+
+
+def _event(cert: Certificate, message: str) -> None:
+    """An app's certificate events go to its log; the control plane's to the worker's."""
+    if cert.app:
+        event_log(app_id=cert.app.id, dyno="certs", message=message)
+    else:
+        log.info("%s: %s", settings.PIER_API_HOST, message)
 
 
 def _check_expiry(cert: Certificate, now: datetime.datetime) -> None:
@@ -210,9 +251,3 @@ def _new_key_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption()).decode()
-
-
-def _router():
-    from pier.runtime_config import router
-
-    return router()
