@@ -14,7 +14,7 @@ import pytest
 from runtime.router import haproxy_tls
 from runtime.router.base import Route
 from runtime.router.haproxy import Router
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 from tests.integration.runtime.rt_helpers import Upstream
 
 
@@ -91,7 +91,7 @@ def test_certificate_installed_replaced_removed_without_reload(tls_router, upstr
     # name from one CA file, it tries the first it finds.)
     new_bundle, new_ca = pem_for(tmp_path, "echo.localhost")
     accepted = {served_fingerprint(open(f).read()) for f in (ca, new_ca)}
-    failures, stop = [], threading.Event()
+    failures, served, stop = [], [], threading.Event()
 
     def loop():
         with httpx.Client(verify=False) as client:
@@ -100,15 +100,19 @@ def test_certificate_installed_replaced_removed_without_reload(tls_router, upstr
                     response = https_get(options, "echo.localhost", "", client)
                     response.raise_for_status()
                     peer = response.extensions["network_stream"].get_extra_info("ssl_object")
-                    der = peer.getpeercert(binary_form=True)
+                    der = peer.getpeercert(True)
                     if hashlib.sha256(der).hexdigest() not in accepted:
                         failures.append("served a certificate that is neither old nor new")
-                except httpx.HTTPError as e:
+                    served.append(der)
+                except Exception as e:  # any failure, TLS or HTTP, is one the test reports
                     failures.append(e)
 
     thread = threading.Thread(target=loop)
     thread.start()
+    wait_for(lambda: served or failures, what="the first request of the loop")
     router.apply([Route("echo", ["echo.localhost"], [upstream.address], certificate=new_bundle)])
+    after = len(served)
+    wait_for(lambda: len(served) > after + 5 or failures, what="requests after the replacement")
     stop.set()
     thread.join()
     assert failures == []
