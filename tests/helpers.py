@@ -148,3 +148,27 @@ def redis_server(directory: Path):
     finally:
         proc.terminate()
         proc.wait()
+
+
+@contextlib.contextmanager
+def celery_broker(redis_url: str):
+    """Point Pier's Celery app at redis_url for the block, and back afterwards.
+
+    Both of Celery's pools are dropped each way: ``app.close()`` forgets the connection
+    pool but not the producer pool, whose connections would still publish to the broker of
+    whichever test sent a task first.
+    """
+    from pier.celery import app
+    from pier.redis import celery_broker_url
+
+    def point(url: str) -> None:
+        app.conf.broker_url = url
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    before = app.conf.broker_url
+    point(celery_broker_url(redis_url))
+    try:
+        yield app
+    finally:
+        point(before)

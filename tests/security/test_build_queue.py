@@ -19,8 +19,8 @@ from django.utils import timezone
 from api.errors import Conflict
 from api.models import App, Build
 from builds.services import build_create, listener_key
-from pier.celery import app as celery_app
 from pier.redis import get_redis
+from tests.helpers import celery_broker
 
 
 def _free_port() -> int:
@@ -52,16 +52,14 @@ class RedisChild:
 
 
 @pytest.fixture
-def queue_redis(tmp_path, settings, monkeypatch):
+def queue_redis(tmp_path, settings):
     """Point the platform's Redis and Celery's broker at a Redis of this test's own."""
     child = RedisChild(tmp_path)
     child.start()
     settings.REDIS_URL = child.url
     get_redis.cache_clear()
-    monkeypatch.setattr(celery_app.conf, "broker_url", child.url)
-    monkeypatch.setattr(celery_app, "_pool", None)  # connections to another broker
-    monkeypatch.setattr(celery_app.amqp, "_producer_pool", None)
-    yield child
+    with celery_broker(child.url):
+        yield child
     if child.proc.poll() is None:
         child.stop()
     get_redis.cache_clear()

@@ -17,8 +17,7 @@ from api.models import App, Build
 from api.services.apps import app_create
 from builds.tasks import build_run_task
 from pier.celery import app as celery_app
-from pier.redis import celery_broker_url
-from tests.helpers import redis_server, wait_for
+from tests.helpers import celery_broker, redis_server, wait_for
 
 IMAGE = "pier/stack-run:latest"
 pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("stack")]
@@ -44,11 +43,10 @@ def redis_url(tmp_path):
 @pytest.fixture
 def workers(redis_url, redis_client):
     """A build worker and a one-off worker, both real Celery workers on the test's Redis."""
-    celery_app.conf.broker_url = celery_broker_url(redis_url)
-    celery_app.close()  # drop connections made with any earlier broker URL
     queues = (("build", django_settings.CELERY_TASK_DEFAULT_QUEUE),
               ("oneoff", django_settings.PIER_ONEOFF_QUEUE))
     with ExitStack() as started:
+        started.enter_context(celery_broker(redis_url))
         running = [
             started.enter_context(start_worker(
                 celery_app, pool="threads", concurrency=2, perform_ping_check=False,
@@ -61,7 +59,6 @@ def workers(redis_url, redis_client):
         # the first to stop can clear before the second sees it: stop each one directly.
         for worker in running:
             worker.stop(in_sighandler=False)
-    celery_app.close()
 
 
 def _oneoff_containers(client, app: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 
 import api.tasks  # noqa: F401 - registers the tasks before a test worker starts
 from pier.celery import app as celery_app
-from pier.redis import celery_broker_url
+from tests.helpers import celery_broker
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apps"
 
@@ -69,10 +69,8 @@ def devloop_receiver():
 @pytest.fixture(autouse=True)
 def devloop_broker(redis_url, redis_client):
     """Queue tasks on the test's Redis (what the services enqueue waits there for a worker)."""
-    celery_app.conf.broker_url = celery_broker_url(redis_url)
-    celery_app.close()
-    yield
-    celery_app.close()
+    with celery_broker(redis_url):
+        yield
 
 
 @pytest.fixture
