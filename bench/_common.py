@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import datetime
 import json
 import os
@@ -105,3 +106,19 @@ def docker_available() -> bool:
     if subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
         return True
     return subprocess.run(["bash", str(script)]).returncode == 0
+
+
+def require_docker() -> None:
+    """Exit with a hint unless a Docker Engine runs (after ensure-docker.sh tried to start one)."""
+    if not docker_available():
+        sys.exit("no Docker Engine: scripts/ensure-docker.sh")
+
+
+def parse_count(parser: argparse.ArgumentParser, name: str, *, quick: int, full: int,
+                quick_help: str, help: str) -> tuple[argparse.Namespace, int]:
+    """Parse the command line with ``--quick`` and ``--NAME N`` added; return the arguments
+    and how many to run: N when given, else ``quick`` with --quick, else ``full``."""
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument(f"--{name}", type=int, help=f"{help} (default {full})")
+    args = parser.parse_args()
+    return args, getattr(args, name) or (quick if args.quick else full)

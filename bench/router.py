@@ -72,9 +72,13 @@ from runtime.router.base import Route
 from runtime.router.caddy import build_config, caddy_binary, start_caddy
 from runtime.router.haproxy import Router as HAProxyRouter
 from runtime.router.haproxy import haproxy_binary, runtime_api
+from runtime.router.haproxy_paths import Paths
 
 VENV_BIN = Path(sys.executable).parent
-APPS = ("wsgi", "django", "static")
+APPS = ["wsgi", "django", "static"]  # --apps narrows it
+RESULT_SUFFIX = [""]  # "-loaded" with --load: bench/results/router-loaded.json
+BUSY_METHOD = ("one `python3 -c 'while True: pass'` per core (nice 0) all along, as other "
+               "work on a small box: the proxies compete for the CPU with it")
 
 WSGI_APP = '''\
 def application(environ, start_response):
@@ -467,8 +471,9 @@ def tree_cpu_seconds(pid: int) -> float:
     pids, seen = [pid], 0
     while seen < len(pids):
         parent, seen = pids[seen], seen + 1
-        try:
-            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+        try:  # every thread's: the router process starts HAProxy from its second one
+            children = [c for task in Path(f"/proc/{parent}/task").iterdir()
+                        for c in (task / "children").read_text().split()]
         except OSError:
             continue
         pids += [int(c) for c in children]
@@ -658,7 +663,7 @@ def http_part(tmp: Path, app_ports: dict[str, int], info: dict, variants: list[s
             } for app in APPS
         }
 
-    return write_result("router", {
+    return write_result("router" + RESULT_SUFFIX[0], {
         "benchmark": "router",
         "machine": info,
         "method": {
@@ -744,7 +749,7 @@ def https_part(tmp: Path, app_ports: dict[str, int], info: dict, rounds: int,
         cert_files[name].parent.mkdir(exist_ok=True)
         cert_files[name].write_text(pem)
     state_dir = tmp / "haproxy-tls"
-    tls_paths = haproxy_tls.TlsPaths(state_dir)
+    tls_paths = Paths(state_dir)
     tls_paths.state_dir.mkdir()  # the router makes its default certificate only if missing
     tls_paths.default_cert.write_text(pems[DEFAULT_CERT])
     targets: dict[str, dict[str, int]] = {}
@@ -830,7 +835,7 @@ def https_part(tmp: Path, app_ports: dict[str, int], info: dict, rounds: int,
                 "per_core_vs_nginx_log": ratio(nginx_log["proxy_cpu_us_per_req"],
                                                pier["proxy_cpu_us_per_req"])}
 
-    return write_result("router-https", {
+    return write_result("router-https" + RESULT_SUFFIX[0], {
         "benchmark": "router-https",
         "machine": info,
         "method": {
@@ -890,6 +895,11 @@ APPS_METHOD = ("2 gunicorns x 1 gthread worker x 4 threads on one 127.0.0.1 port
                "HAProxy answering 13 bytes itself, so the proxy in front is measured alone")
 
 
+def busy_processes() -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+            for _ in range(os.cpu_count() or 1)]
+
+
 def stop(process: subprocess.Popen) -> None:
     if process.poll() is not None:
         return
@@ -913,6 +923,9 @@ def main() -> int:
                         help="run one part only (default: both)")
     parser.add_argument("--variants",
                         help="comma-separated caddy variants, or none (default: all)")
+    parser.add_argument("--load", action="store_true",
+                        help="a busy process per core all along: the router on a loaded box")
+    parser.add_argument("--apps", help=f"comma-separated subset of {','.join(APPS)}")
     parser.add_argument("--cert-repetitions", type=int,
                         help="certificate installations timed per case (default 10)")
     args = parser.parse_args()
@@ -934,16 +947,25 @@ def main() -> int:
     info["haproxy"] = subprocess.run([haproxy_binary(), "-v"], capture_output=True,
                                      text=True).stdout.splitlines()[0]
     info["openssl"] = ssl.OPENSSL_VERSION
+    if args.apps:
+        APPS[:] = [app for app in APPS if app in args.apps.split(",")]
     processes: list[subprocess.Popen] = []
+    if args.load:
+        processes += busy_processes()
+        info["background_load"] = BUSY_METHOD
+        RESULT_SUFFIX[0] = "-loaded"
     tmp = Path(tempfile.mkdtemp(prefix="pier-bench-router-"))
     try:
         write_apps(tmp)
         app_log = open(tmp / "gunicorn.log", "wb")  # closed with tmp
         app_ports = {app: free_port() for app in APPS}
-        processes += start_gunicorn(tmp, "wsgiapp:application", app_ports["wsgi"], app_log)
-        processes += start_gunicorn(tmp, "benchsite.wsgi:application", app_ports["django"],
-                                    app_log)
-        processes.append(start_static(tmp, app_ports["static"], app_log))
+        if "wsgi" in APPS:
+            processes += start_gunicorn(tmp, "wsgiapp:application", app_ports["wsgi"], app_log)
+        if "django" in APPS:
+            processes += start_gunicorn(tmp, "benchsite.wsgi:application", app_ports["django"],
+                                        app_log)
+        if "static" in APPS:
+            processes.append(start_static(tmp, app_ports["static"], app_log))
         written = []
         if args.only != "https":
             written.append(http_part(tmp, app_ports, info, variants, rounds, duration,

@@ -23,54 +23,24 @@ Scenarios, each from a clean slate (containers removed by label in between):
 from __future__ import annotations
 
 import argparse
-import io
-import os
 import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-from _common import docker_available, free_port, machine_info, ratio, table, write_result
+from _common import free_port, machine_info, parse_count, ratio, require_docker, table, write_result
 
-IMAGE = "pier/test-busybox:1"  # the integration tests' image; imported the same way
-APPLETS = ("sh", "httpd", "nc", "sleep", "echo", "cat", "ls", "kill", "true", "id", "wget")
+# The integration tests' image, imported by the same code (tests/ is on sys.path via _common).
+from tests.integration.runtime.rt_helpers import IMAGE, busybox_image
+
 SERVE = ('mkdir -p /tmp/www && echo "$DYNO" > /tmp/www/index.html && '
          "exec httpd -f -p $PORT -h /tmp/www")
 BUSY_INTERVAL = 1.0  # runtime.loop.run_forever's default between passes while pending
 TARGET_SECONDS = 10.0
-
-
-def busybox_image(client) -> str:
-    import docker.errors
-
-    try:
-        client.images.get(IMAGE)
-        return IMAGE
-    except docker.errors.ImageNotFound:
-        pass
-    busybox = shutil.which("busybox") or "/bin/busybox"
-    if not os.path.exists(busybox):
-        sys.exit("needs a static busybox on the host: apt-get install busybox-static")
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, mode in (("bin", 0o755), ("tmp", 0o1777), ("www", 0o755)):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, mode
-            tar.addfile(info)
-        tar.add(busybox, arcname="bin/busybox")
-        for applet in APPLETS:
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-    repository, tag = IMAGE.split(":")
-    client.api.import_image_from_data(buffer.getvalue(), repository=repository, tag=tag,
-                                      changes=['CMD ["/bin/sh"]'])
-    return IMAGE
 
 
 def make_app(name: str, web: int):
@@ -137,13 +107,11 @@ def remove_labelled(client, label: str) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one repetition of each")
-    parser.add_argument("--repeat", type=int, help="repetitions of each scenario (default 3)")
     parser.add_argument("--web", type=int, default=20, help="the large formation (default 20)")
-    args = parser.parse_args()
-    repeat = args.repeat or (1 if args.quick else 3)
-    if not docker_available():
-        sys.exit("no Docker Engine: scripts/ensure-docker.sh")
+    args, repeat = parse_count(parser, "repeat", quick=1, full=3,
+                               quick_help="one repetition of each",
+                               help="repetitions of each scenario")
+    require_docker()
 
     import docker
 
@@ -152,7 +120,7 @@ def main() -> int:
     from runtime.router import DEFAULT_ROUTER, load_router
 
     client = docker.from_env()
-    busybox_image(client)
+    busybox_image(client, missing=sys.exit)
     label = uuid.uuid4().hex[:8]
     tmp = Path(tempfile.mkdtemp(prefix="pier-bench-scale-"))
     port = free_port()

@@ -57,6 +57,9 @@ class Client:
     def patch(self, path: str, body: dict) -> Any:
         return self.request("PATCH", path, body)
 
+    def put(self, path: str, body: dict) -> Any:
+        return self.request("PUT", path, body)
+
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
 

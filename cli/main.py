@@ -15,13 +15,17 @@ from cli.commands import (
     builds,
     certs,
     config,
+    container,
     cron,
     domains,
     drains,
     logs,
+    metrics,
+    nodes,
     pg,
     pipelines,
     ps,
+    redis,
     releases,
     run,
     webhooks,
@@ -30,7 +34,7 @@ from cli.context import Env
 from cli.errors import CliError
 
 TOPICS = (auth, apps, config, releases, builds, ps, run, logs, drains, domains, certs, access,
-          addons, pg, webhooks, cron, pipelines)
+          addons, pg, redis, webhooks, cron, pipelines, metrics, nodes, container)
 
 
 def report(error: CliError) -> None:

@@ -12,6 +12,7 @@ import termios
 import threading
 import tty
 
+import click
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import connect
 
@@ -23,21 +24,37 @@ def both_ends_are_terminals() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def websocket_url(client: Client, app: str) -> str:
+def websocket_url(client: Client, path: str) -> str:
     base = client.api_url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
-    return f"{base}/api/{api_path('apps', app, 'dynos', 'attach')}"
+    return f"{base}/api/{path}"
 
 
 def run_on_terminal(client: Client, app: str, command: str, size: str) -> int:
     """Run command with this terminal as its own; return its exit status."""
+    return terminal_session(client, api_path("apps", app, "dynos", "attach"),
+                            {"command": command, "size": size})
+
+
+def addon_shell(env, topic: str, addon: str | None, app: str | None) -> int:
+    """Run an add-on's client (`pier pg:psql`, `pier redis:cli`) on this terminal."""
+    if not both_ends_are_terminals():
+        command = click.get_current_context().info_name
+        raise CliError(f"`pier {command}` needs a terminal (stdin and stdout)",
+                       hint="from a script, connect from a one-off: `pier run -a APP -- ...`")
+    params = {"addon": addon} if addon else {}
+    return terminal_session(env.client(), api_path("apps", env.app(app), topic, "shell"), params)
+
+
+def terminal_session(client: Client, path: str, params: dict) -> int:
+    """Open the terminal session at path (``params`` say what runs); return its exit status."""
     if not client.token:
         raise CliError("not logged in", hint="run `pier login`, or set PIER_API_KEY")
     rows, cols = _terminal_size()
     headers = {"Authorization": f"Bearer {client.token}"}
     try:
-        with connect(websocket_url(client, app), additional_headers=headers,
+        with connect(websocket_url(client, path), additional_headers=headers,
                      max_size=None, open_timeout=30) as ws:
-            ws.send(json.dumps({"command": command, "size": size, "rows": rows, "cols": cols}))
+            ws.send(json.dumps({**params, "rows": rows, "cols": cols}))
             with _raw_terminal(ws):
                 return _copy_screen(ws)
     except InvalidStatus as e:

@@ -21,6 +21,7 @@ import contextlib
 import io
 import logging
 import tarfile
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ import docker.errors
 from docker.constants import DEFAULT_DOCKER_API_VERSION as API_VERSION
 from docker.types import EndpointConfig
 
-from runtime.backends.docker import _engine
+from runtime.docker_engine import LazyClient, _engine
 from runtime.errors import BackendUnavailable, EngineError
 from runtime.isolation import block_host_access, unblock_host_access
 
@@ -66,18 +67,13 @@ class DesiredAddon:
 class Addons:
     """Converge add-on containers; run commands in them (backups, credentials, shells)."""
 
+    client = LazyClient()
+
     def __init__(self, *, client: docker.DockerClient | None = None,
                  labels: dict[str, str] | None = None, isolate_host: bool = True) -> None:
-        self._client = client
+        self.client = client
         self.labels = dict(labels or {})
         self.isolate_host = isolate_host
-
-    @property
-    def client(self) -> docker.DockerClient:
-        if self._client is None:
-            with _engine():
-                self._client = docker.from_env()
-        return self._client
 
     def converge(self, addons: Sequence[DesiredAddon]) -> list[str]:
         """Ensure every add-on runs; return the errors (one add-on's never stops another's)."""
@@ -135,6 +131,12 @@ class Addons:
             detach=True,
         )
 
+    def recreate(self, addon: DesiredAddon) -> None:
+        """Make its container again from ``addon`` (a new command), on the same volume."""
+        with _engine(), contextlib.suppress(docker.errors.NotFound):
+            self.client.api.remove_container(addon.resource, force=True)
+        self.ensure(addon)
+
     def remove(self, addon: DesiredAddon) -> None:
         """Remove the add-on's container, network and volume (its data): the caller confirmed."""
         with _engine():
@@ -172,15 +174,17 @@ class Addons:
 
     def put_file(self, addon: DesiredAddon, source: Path, directory: str) -> str:
         """Copy a host file into the container's directory; return its path in there."""
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            info = tar.gettarinfo(str(source), arcname=source.name)
-            info.uid = info.gid = 0
-            info.mode = 0o644
-            with source.open("rb") as f:
-                tar.addfile(info, f)
-        with _engine():
-            self.client.api.put_archive(addon.resource, directory, buffer.getvalue())
+        # The tar goes through a file beside the source, not memory: backups reach gigabytes.
+        with tempfile.TemporaryFile(dir=source.parent) as buffer:
+            with tarfile.open(fileobj=buffer, mode="w") as tar:
+                info = tar.gettarinfo(str(source), arcname=source.name)
+                info.uid = info.gid = 0
+                info.mode = 0o644
+                with source.open("rb") as f:
+                    tar.addfile(info, f)
+            buffer.seek(0)
+            with _engine():
+                self.client.api.put_archive(addon.resource, directory, buffer)
         return f"{directory.rstrip('/')}/{source.name}"
 
     def wait_until(self, addon: DesiredAddon, argv: Sequence[str], timeout: float) -> None:

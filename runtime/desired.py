@@ -95,6 +95,9 @@ class DesiredApp:
     release: int
     image: str
     id: str = ""
+    # The same image in a registry every machine can pull from (``host/repo@digest``),
+    # when the build pushed it there: what engines of several machines run.
+    image_ref: str = ""
     env: dict[str, str] = field(default_factory=dict)
     formation: tuple[ProcessSpec, ...] = ()
     domains: tuple[str, ...] = ()
@@ -105,6 +108,9 @@ class DesiredApp:
     https_redirect: bool = True  # plain HTTP to the hosts the certificate serves -> HTTPS
     # Networks its processes join besides the apps' one: those of its add-ons.
     networks: tuple[str, ...] = ()
+    # Seconds without a request after which its web processes stop until the next
+    # request (runtime/sleep.py); 0: never.
+    sleep_after: float = 0.0
 
     def __post_init__(self) -> None:
         if not APP_NAME.match(self.name):
@@ -115,6 +121,8 @@ class DesiredApp:
             raise Invalid(f"{self.name}: invalid app id {self.id!r}")
         if not isinstance(self.release, int) or self.release < 0:
             raise Invalid(f"{self.name}: release must be a non-negative integer")
+        if not isinstance(self.sleep_after, int | float) or self.sleep_after < 0:
+            raise Invalid(f"{self.name}: sleep_after must be a non-negative number of seconds")
         if self.release and not self.image:
             raise Invalid(f"{self.name}: image is required")
         if not self.release and (self.image or self.formation):
@@ -145,6 +153,7 @@ class ProcessStatus:
     container_id: str = ""
     restart_token: str = ""
     finished_at: float | None = None  # epoch seconds, when it exited
+    node: str = ""  # hostname of the machine running it, on engines of several machines
 
     @property
     def name(self) -> str:

@@ -33,8 +33,6 @@ from runtime.router.base import BaseRouter, Route
 logger = logging.getLogger(__name__)
 
 BACKOFF_CAP = 60.0
-# Container starts the engine is asked for at once (Docker handles them in parallel).
-STARTS_AT_ONCE = 4
 # A process that ran this long before crashing starts its backoff over at 1 s.
 BACKOFF_RESET_AFTER = 600.0
 
@@ -45,9 +43,11 @@ class Event:
 
     app: str  # the app's id, which names its log stream
     message: str
-    kind: str = "info"  # started, stopped, crashed, restarted, release_up, release_failed
+    # started, stopped, crashed, restarted, release_up, release_failed, error
+    kind: str = "info"
     process: str | None = None  # "web.1"
     release: int | None = None
+    oom: bool = False  # a crash because the process ran out of memory
 
 
 @dataclass
@@ -198,6 +198,9 @@ class Reconciler:
         self._healthy: set[str] = set()
         self._stopping: dict[str, tuple[ProcessStatus, Future]] = {}
         self._started: set[str] = set()
+        # The last error the engine gave each app (e.g. no node can hold a process): said
+        # once in the app's log, again only when it changes or after a pass without one.
+        self._refused: dict[str, str] = {}
         self._network_ready = False
         self._result = ReconcileResult()
 
@@ -250,12 +253,17 @@ class Reconciler:
 
     def _reconcile_app_safely(self, app: DesiredApp, procs: list[ProcessStatus]) -> _AppPass:
         try:
-            return self._reconcile_app(app, procs)
+            decided = self._reconcile_app(app, procs)
+            self._refused.pop(app.id, None)
+            return decided
         except BackendUnavailable:
             raise
         except PierRuntimeError as e:
             self._result.errors.append(f"{app.name}: {e}")
             self._result.pending = True
+            if self._refused.get(app.id) != str(e):  # once, not at every pass
+                self._refused[app.id] = str(e)
+                self._emit(app.id, f"Error: {e}", "error", release=app.release)
             decided = _AppPass()
             decided.upstreams = self._upstreams(app, procs, self._serving_release(app, procs))
             return decided
@@ -357,7 +365,8 @@ class Reconciler:
             for index in indexes:
                 self._start(app, spec, index)
             return
-        with ThreadPoolExecutor(STARTS_AT_ONCE, thread_name_prefix="pier-start") as pool:
+        with ThreadPoolExecutor(self.backend.starts_at_once,
+                                thread_name_prefix="pier-start") as pool:
             statuses = list(
                 pool.map(lambda i: self.backend.start_process(app, spec, i, restarts=0), indexes)
             )
@@ -373,7 +382,8 @@ class Reconciler:
         now = self.clock()
         if p.container_id not in self._crash_seen:
             self._crash_seen[p.container_id] = now
-            self._emit(app.id, crash_message(p, spec.memory_mb), "crashed", p.name, p.release)
+            self._emit(app.id, crash_message(p, spec.memory_mb), "crashed", p.name, p.release,
+                       oom=p.oom_killed)
             self._emit(app.id, "State changed from up to crashed", "crashed", p.name,
                        p.release)
         ran_for = (p.finished_at or 0) - (p.started_at or 0)
@@ -454,8 +464,9 @@ class Reconciler:
         self._healthy &= present
         self._started &= present
 
-    def _emit(self, app, message, kind="info", process=None, release=None) -> None:
-        event = Event(app=app, message=message, kind=kind, process=process, release=release)
+    def _emit(self, app, message, kind="info", process=None, release=None, oom=False) -> None:
+        event = Event(app=app, message=message, kind=kind, process=process, release=release,
+                      oom=oom)
         self._result.events.append(event)
         logger.info("%s[%s]: %s", app, process or "pier", message)
         try:

@@ -17,12 +17,17 @@ have dockerd || need+=(docker.io)
 have debootstrap || need+=(debootstrap)
 # The router (runtime/router/haproxy.py; see bench/results/router.json for why not Caddy).
 [ -x /usr/sbin/haproxy ] || have haproxy || need+=(haproxy)
+# Pier's image registry (Docker Distribution; `manage.py registry`, see README "Pier's registry").
+have docker-registry || need+=(docker-registry)
 # The test suite also drives a real browser, busybox makes its tiny app images, and Pebble
 # is the certificate authority of the HTTPS tests.
 if [ "${PIER_TEST_DEPS:-0}" = 1 ]; then
     [ -x /usr/bin/chromium ] || need+=(chromium)
     [ -x /bin/busybox ] || need+=(busybox-static)
     have pebble || need+=(pebble)
+    # The Swarm tests' cluster (scripts/swarm-cluster.sh): nodes in network namespaces
+    # (`ip netns`); its registry is the docker-registry installed above.
+    have ip || need+=(iproute2)
 fi
 
 if [ ${#need[@]} -eq 0 ]; then

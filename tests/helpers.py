@@ -1,12 +1,14 @@
 """Helpers every suite shares: import them as ``tests.helpers`` (fixtures live in conftests)."""
 
 import contextlib
+import io
 import json
 import os
 import re
 import socket
 import ssl
 import subprocess
+import tarfile
 import threading
 import time
 import uuid
@@ -14,6 +16,7 @@ from pathlib import Path
 
 from runtime import applog
 from runtime.drains import POSITIONS_KEY
+from runtime.isolation import unblock_host_access
 
 
 def free_port() -> int:
@@ -31,6 +34,13 @@ def terminal_output(ws) -> tuple[bytes, int | None]:
             return screen, json.loads(message)["exit_code"]
         screen += message
     return screen, None
+
+
+def accepts_connections(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something listens at host:port (a platform process that came up)."""
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.2):
+        return True
+    return False
 
 
 def wait_for(condition, timeout: float = 60.0, what: str = "condition", *,
@@ -172,3 +182,43 @@ def celery_broker(redis_url: str):
         yield app
     finally:
         point(before)
+
+
+BUSYBOX_APPLETS = ("sh", "httpd", "nc", "sleep", "echo", "cat", "ls", "kill", "true", "id",
+                   "wget")
+
+
+def busybox_tar(busybox: str) -> bytes:
+    """The root filesystem of a one-binary busybox image, as a tar to import."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, mode in (("bin", 0o755), ("tmp", 0o1777), ("www", 0o755)):
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+        tar.add(busybox, arcname="bin/busybox")
+        for applet in BUSYBOX_APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
+            tar.addfile(info)
+        page = b"hello from busybox\n"
+        info = tarfile.TarInfo("www/index.html")
+        info.size, info.mode = len(page), 0o644
+        tar.addfile(info, io.BytesIO(page))
+    return buffer.getvalue()
+
+
+def remove_platform_resources(client, label: str) -> None:
+    """Remove every container, network (and its iptables rules) and volume of platform
+    ``label`` (the ``pier.platform`` label): what a test's or bench's own Pier made."""
+    selector = {"label": f"pier.platform={label}"}
+    for container in client.containers.list(all=True, filters=selector):
+        container.remove(force=True)
+    for network in client.networks.list(filters=selector):
+        network.reload()
+        unblock_host_access(network.attrs["Options"]["com.docker.network.bridge.name"])
+        for container in network.containers:
+            network.disconnect(container, force=True)
+        network.remove()
+    for volume in client.volumes.list(filters=selector):
+        volume.remove(force=True)

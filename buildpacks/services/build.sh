@@ -16,7 +16,7 @@ die() { echo " !     $*" >&2; exit 1; }
 docker image inspect "$base" >/dev/null 2>&1 \
   || die "$base is missing: build the stack images first (buildpacks/stack/build.sh)"
 
-hash="$( (cd "$here" && sha256sum "Dockerfile.$service" pier-postgres
+hash="$( (cd "$here" && sha256sum "Dockerfile.$service" pier-postgres pier-redis
           docker image inspect --format '{{.Id}}' "$base") | sha256sum | cut -c1-12)"
 tag="pier/service-$service:$hash"
 exec 9>"/tmp/pier-service-$service.lock"

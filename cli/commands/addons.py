@@ -1,57 +1,88 @@
 """pier addons, addons:create, addons:info, addons:attach, addons:detach, addons:destroy."""
 
+import time
 from urllib.parse import quote
 
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.listing import app_list_command
+from cli.commands.options import app_command, json_option, pass_env
 from cli.context import Env
+from cli.errors import CliError
 from cli.output import format_time
+from cli.terminal import addon_shell
+
+POLL_SECONDS = 1.0
+WAIT_SECONDS = 900  # a 1 GB restore takes minutes; a worker that is down, forever
 
 
 def _attached_to(addon: dict) -> str:
     return ", ".join(f"{a['app']} ({a['config_var']})" for a in addon["attachments"])
 
 
-@click.command("addons")
-@app_option
-@json_option
-@pass_env
-def addons_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List the add-ons attached to an app."""
-    name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "addons"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no add-ons: create one with `pier addons:create postgresql`.")
-        return
-    env.out.table(
-        ["name", "service", "plan", "state", "config var"],
-        [[r["addon"]["name"], r["addon"]["service"], r["addon"]["plan"], r["addon"]["state"],
-          r["config_var"]] for r in rows],
-    )
+def wait_while(env: Env, name: str, state: str) -> dict:
+    """Poll the add-on until it leaves ``state``, a dot per second on stderr; return it."""
+    client, deadline = env.client(), time.monotonic() + WAIT_SECONDS
+    addon = client.get(api_path("addons", name))
+    while addon["state"] == state:
+        if time.monotonic() > deadline:
+            raise CliError(f"{name} is still {state} after {WAIT_SECONDS // 60} minutes",
+                           hint=f"is the worker running? see `pier addons:info {name}`")
+        click.echo(".", nl=False, err=True)
+        time.sleep(POLL_SECONDS)
+        addon = client.get(api_path("addons", name))
+    click.echo(" done" if not addon["last_error"] else " failed", err=True)
+    if addon["last_error"]:
+        raise CliError(addon["last_error"], hint=f"see `pier addons:info {name}`")
+    return addon
 
 
-@click.command("addons:create")
+def addon_shell_command(name: str, *, topic: str, help: str) -> click.Command:
+    """Declare `pier NAME [DATABASE]`, which opens the client of the app's ``topic`` add-on
+    (psql, redis-cli) on this terminal."""
+
+    def command(ctx: click.Context, env: Env, database: str | None, app: str | None) -> None:
+        ctx.exit(addon_shell(env, topic, database, app))
+
+    command.__doc__ = help
+    return app_command(name)(click.argument("database", required=False)(
+        click.pass_context(command)))
+
+
+addons_list = app_list_command(
+    "addons",
+    help="List the add-ons attached to an app.",
+    empty="{app} has no add-ons: create one with `pier addons:create postgresql`.",
+    headers=["name", "service", "plan", "state", "config var"],
+    row=lambda r: [r["addon"]["name"], r["addon"]["service"], r["addon"]["plan"],
+                   r["addon"]["state"], r["config_var"]],
+)
+
+
+@app_command("addons:create", json=True)
 @click.argument("service")
 @click.option("--plan", help="mini (default) or standard: see the README's add-ons section.")
 @click.option("--as", "alias", metavar="ALIAS", help="Config var name: ALIAS_URL.")
-@app_option
-@json_option
-@pass_env
-def addons_create(env: Env, service: str, plan: str | None, alias: str | None,
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until it is available (else see its state with `pier addons`).")
+def addons_create(env: Env, service: str, plan: str | None, alias: str | None, wait: bool,
                   app: str | None, as_json: bool) -> None:
     """Provision an add-on (postgresql, redis) and attach it to the app."""
     name = env.app(app)
     body = {"service": service, "plan": plan, "as": alias}
-    env.out.note(f"Creating {service} for {name}...")
+    click.echo(f"Creating {service} for {name}...", nl=False, err=True)
     data = env.client().post(api_path("apps", name, "addons"),
                              {k: v for k, v in body.items() if v})
+    if wait:
+        data = wait_while(env, data["name"], "provisioning")
+    else:
+        click.echo(f" {data['name']} is {data['state']}", err=True)
     if as_json:
         env.out.json(data)
+        return
+    if data["state"] != "available":
+        env.out.note(f"See when it is ready with `pier addons:info {data['name']}`.")
         return
     env.out.success(f"Created {data['name']} ({data['plan']}) as {_attached_to(data)}")
     env.out.note("The app restarts with it (see `pier releases`).")
@@ -72,14 +103,13 @@ def addons_info(env: Env, addon: str, as_json: bool) -> None:
                    ("provider", data["provider"]), ("state", data["state"]),
                    ("app", data["app"]), ("attached to", _attached_to(data)),
                    ("backups at", data["backup_at"] or "-"),
+                   ("last error", data["last_error"] or "-"),
                    ("created", format_time(data["created_at"]))])
 
 
-@click.command("addons:attach")
+@app_command("addons:attach")
 @click.argument("addon")
 @click.option("--as", "alias", metavar="ALIAS", help="Config var name: ALIAS_URL.")
-@app_option
-@pass_env
 def addons_attach(env: Env, addon: str, alias: str | None, app: str | None) -> None:
     """Attach an existing add-on to the app (one database, two apps)."""
     name = env.app(app)
@@ -88,10 +118,8 @@ def addons_attach(env: Env, addon: str, alias: str | None, app: str | None) -> N
     env.out.success(f"Attached {addon} to {name} as {data['config_var']}")
 
 
-@click.command("addons:detach")
+@app_command("addons:detach")
 @click.argument("attachment")
-@app_option
-@pass_env
 def addons_detach(env: Env, attachment: str, app: str | None) -> None:
     """Detach an add-on (by attachment name or add-on name) from the app."""
     name = env.app(app)
@@ -99,11 +127,9 @@ def addons_detach(env: Env, attachment: str, app: str | None) -> None:
     env.out.success(f"Detached {attachment} from {name}")
 
 
-@click.command("addons:destroy")
+@app_command("addons:destroy")
 @click.argument("addon")
 @click.option("--confirm", metavar="APP", help="The app's name: its data is removed.")
-@app_option
-@pass_env
 def addons_destroy(env: Env, addon: str, confirm: str | None, app: str | None) -> None:
     """Destroy an add-on and its data (a PostgreSQL add-on keeps a final backup)."""
     name = env.app(app)

@@ -6,25 +6,30 @@ import click
 
 from cli import gitremote
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.listing import list_command
+from cli.commands.options import app_command, json_option, pass_env
+from cli.commands.ps import sleep_summary
 from cli.context import Env
 from cli.errors import CliError
 from cli.output import format_time, format_version
 
+apps_list = list_command(
+    "apps",
+    help="List the apps you own or collaborate on.",
+    empty="You have no apps yet: create one with `pier apps:create`.",
+    headers=["name", "owner", "release", "url"],
+    row=lambda a: [a["name"], a["owner"]["email"], format_version(a["current_release"]),
+                   a["web_url"]],
+)
 
-@click.command("apps")
-@json_option
-@pass_env
-def apps_list(env: Env, as_json: bool) -> None:
-    """List the apps you own or collaborate on."""
-    env.out.listing(
-        env.client().get("apps"),
-        as_json=as_json,
-        empty="You have no apps yet: create one with `pier apps:create`.",
-        headers=["name", "owner", "release", "url"],
-        row=lambda a: [a["name"], a["owner"]["email"], format_version(a["current_release"]),
-                       a["web_url"]],
-    )
+
+def _show(env: Env, app: dict, *, as_json: bool, done: str) -> None:
+    """Print an app just made or renamed: its JSON, or what was done and its URLs."""
+    if as_json:
+        env.out.json(app)
+    else:
+        env.out.success(done)
+        env.out.pairs([("URL", app["web_url"]), ("Git", app["git_url"])])
 
 
 @click.command("apps:create")
@@ -38,11 +43,7 @@ def apps_create(env: Env, name: str | None, as_json: bool) -> None:
     repository that has no `pier` remote yet.
     """
     app = env.client().post("apps", {"name": name} if name else {})
-    if as_json:
-        env.out.json(app)
-    else:
-        env.out.success(f"Created {app['name']}")
-        env.out.pairs([("URL", app["web_url"]), ("Git", app["git_url"])])
+    _show(env, app, as_json=as_json, done=f"Created {app['name']}")
     cwd = Path.cwd()
     if not gitremote.is_git_repo(cwd):
         return
@@ -57,10 +58,7 @@ def apps_create(env: Env, name: str | None, as_json: bool) -> None:
         )
 
 
-@click.command("apps:info")
-@app_option
-@json_option
-@pass_env
+@app_command("apps:info", json=True)
 def apps_info(env: Env, app: str | None, as_json: bool) -> None:
     """Show an app's details."""
     data = env.client().get(api_path("apps", env.app(app)))
@@ -76,16 +74,15 @@ def apps_info(env: Env, app: str | None, as_json: bool) -> None:
             ("Deploy branch", data["deploy_branch"]),
             ("Release", format_version(data["current_release"]) or "none yet"),
             ("Maintenance", "on" if data["maintenance"] else "off"),
+            ("Sleep", sleep_summary(data["sleep"])),
             ("Created", format_time(data["created_at"])),
             ("Updated", format_time(data["updated_at"])),
         ]
     )
 
 
-@click.command("apps:destroy")
-@app_option
+@app_command("apps:destroy")
 @click.option("--confirm", metavar="NAME", help="The app's name, to confirm.")
-@pass_env
 def apps_destroy(env: Env, app: str | None, confirm: str | None) -> None:
     """Destroy an app, its releases, config and domains. Cannot be undone."""
     name = env.app(app)
@@ -104,20 +101,13 @@ def apps_destroy(env: Env, app: str | None, confirm: str | None) -> None:
         env.out.note("Removed git remote pier")
 
 
-@click.command("apps:rename")
+@app_command("apps:rename", json=True)
 @click.argument("new_name", metavar="NEWNAME")
-@app_option
-@json_option
-@pass_env
 def apps_rename(env: Env, new_name: str, app: str | None, as_json: bool) -> None:
     """Rename an app; its URL and git URL change with it."""
     old = env.app(app)
     data = env.client().patch(api_path("apps", old), {"name": new_name})
-    if as_json:
-        env.out.json(data)
-    else:
-        env.out.success(f"Renamed {old} to {data['name']}")
-        env.out.pairs([("URL", data["web_url"]), ("Git", data["git_url"])])
+    _show(env, data, as_json=as_json, done=f"Renamed {old} to {data['name']}")
     cwd = Path.cwd()
     url = gitremote.remote_url(cwd)
     if url and gitremote.app_from_url(url) == old:
@@ -125,9 +115,7 @@ def apps_rename(env: Env, new_name: str, app: str | None, as_json: bool) -> None
         env.out.note(f"Updated git remote pier → {data['git_url']}")
 
 
-@click.command("git:remote")
-@app_option
-@pass_env
+@app_command("git:remote")
 def git_remote(env: Env, app: str | None) -> None:
     """Point this repository's `pier` git remote at an app."""
     name = env.app(app)
@@ -139,10 +127,7 @@ def git_remote(env: Env, app: str | None) -> None:
     env.out.success(f"{action.capitalize()} git remote pier → {data['git_url']}")
 
 
-@click.command("maintenance")
-@app_option
-@json_option
-@pass_env
+@app_command("maintenance", json=True)
 def maintenance(env: Env, app: str | None, as_json: bool) -> None:
     """Show whether maintenance mode is on."""
     data = env.client().get(api_path("apps", env.app(app)))
@@ -158,17 +143,13 @@ def _maintenance_set(env: Env, app: str | None, on: bool) -> None:
     env.out.success(f"Maintenance mode {'on' if on else 'off'} for {name}")
 
 
-@click.command("maintenance:on")
-@app_option
-@pass_env
+@app_command("maintenance:on")
 def maintenance_on(env: Env, app: str | None) -> None:
     """Serve a maintenance page instead of the app."""
     _maintenance_set(env, app, True)
 
 
-@click.command("maintenance:off")
-@app_option
-@pass_env
+@app_command("maintenance:off")
 def maintenance_off(env: Env, app: str | None) -> None:
     """Serve the app again."""
     _maintenance_set(env, app, False)

@@ -3,35 +3,25 @@
 import click
 
 from cli.client import Client, api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.listing import app_list_command
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.errors import CliError
 from cli.output import format_time, log_text
 
-
-@click.command("builds")
-@app_option
-@json_option
-@pass_env
-def builds_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List an app's builds, newest first."""
-    name = env.app(app)
-    env.out.listing(
-        env.client().get(api_path("apps", name, "builds")),
-        as_json=as_json,
-        empty=f"{name} has no builds yet: deploy with `git push pier main`.",
-        headers=["id", "status", "commit", "buildpack", "created", "finished"],
-        row=lambda b: [b["id"], b["status"], (b.get("source_sha") or "")[:12],
-                       b.get("buildpack") or "", format_time(b["created_at"]),
-                       format_time(b.get("finished_at"))],
-    )
+builds_list = app_list_command(
+    "builds",
+    help="List an app's builds, newest first.",
+    empty="{app} has no builds yet: deploy with `git push pier main`.",
+    headers=["id", "status", "commit", "buildpack", "created", "finished"],
+    row=lambda b: [b["id"], b["status"], (b.get("source_sha") or "")[:12],
+                   b.get("buildpack") or "", format_time(b["created_at"]),
+                   format_time(b.get("finished_at"))],
+)
 
 
-@click.command("builds:info")
+@app_command("builds:info", json=True)
 @click.argument("build_id", required=False, metavar="[ID]")
-@app_option
-@json_option
-@pass_env
 def builds_info(env: Env, build_id: str | None, app: str | None, as_json: bool) -> None:
     """Show one build (default: the latest).
 
@@ -62,10 +52,8 @@ def builds_info(env: Env, build_id: str | None, app: str | None, as_json: bool) 
     )
 
 
-@click.command("builds:output")
+@app_command("builds:output")
 @click.argument("build_id", required=False, metavar="[ID]")
-@app_option
-@pass_env
 def builds_output(env: Env, build_id: str | None, app: str | None) -> None:
     """Print a build's output (default: the latest build's).
 

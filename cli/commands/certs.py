@@ -6,16 +6,13 @@ from pathlib import Path
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.errors import CliError
 from cli.output import format_time
 
 
-@click.command("certs")
-@app_option
-@json_option
-@pass_env
+@app_command("certs", json=True)
 def certs_list(env: Env, app: str | None, as_json: bool) -> None:
     """Show each domain's HTTPS certificate: issuer, expiry, status."""
     name = env.app(app)
@@ -38,12 +35,9 @@ def certs_list(env: Env, app: str | None, as_json: bool) -> None:
         env.out.note(f"Last error: {data['last_error']}")
 
 
-@click.command("certs:add")
+@app_command("certs:add", json=True)
 @click.argument("certificate", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("key", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@app_option
-@json_option
-@pass_env
 def certs_add(env: Env, certificate: Path, key: Path, app: str | None, as_json: bool) -> None:
     """Serve your own certificate (PEM chain, then its key) for the app's domains."""
     name = env.app(app)
@@ -58,9 +52,7 @@ def certs_add(env: Env, certificate: Path, key: Path, app: str | None, as_json: 
     env.out.success(f"Certificate added to {name}, valid until {format_time(data['not_after'])}")
 
 
-@click.command("certs:remove")
-@app_option
-@pass_env
+@app_command("certs:remove")
 def certs_remove(env: Env, app: str | None) -> None:
     """Stop serving the app's certificate (HTTPS falls back to the router's default)."""
     name = env.app(app)
@@ -68,44 +60,43 @@ def certs_remove(env: Env, app: str | None) -> None:
     env.out.success(f"Removed the certificate of {name}")
 
 
-@click.command("certs:auto:enable")
-@app_option
-@pass_env
+def _switch(env: Env, app: str | None, setting: str, *, on: bool) -> str:
+    """Turn an HTTPS setting of the app on (POST) or off (DELETE); return the app's name."""
+    name = env.app(app)
+    path = api_path("apps", name, "certs", setting)
+    if on:
+        env.client().post(path, {})
+    else:
+        env.client().delete(path)
+    return name
+
+
+@app_command("certs:auto:enable")
 def certs_auto_enable(env: Env, app: str | None) -> None:
     """Get certificates from the ACME CA for all of the app's domains, renewed automatically."""
-    name = env.app(app)
-    env.client().post(api_path("apps", name, "certs", "auto"), {})
+    name = _switch(env, app, "auto", on=True)
     env.out.success(f"Automated Certificate Management enabled for {name}")
     env.out.note("Certificates are ordered in the background: watch `pier certs`.")
 
 
-@click.command("certs:auto:disable")
-@app_option
-@pass_env
+@app_command("certs:auto:disable")
 def certs_auto_disable(env: Env, app: str | None) -> None:
     """Stop Automated Certificate Management and its certificate."""
-    name = env.app(app)
-    env.client().delete(api_path("apps", name, "certs", "auto"))
+    name = _switch(env, app, "auto", on=False)
     env.out.success(f"Automated Certificate Management disabled for {name}")
 
 
-@click.command("certs:redirect:enable")
-@app_option
-@pass_env
+@app_command("certs:redirect:enable")
 def certs_redirect_enable(env: Env, app: str | None) -> None:
     """Redirect plain HTTP to HTTPS (301) for the domains the certificate serves (default)."""
-    name = env.app(app)
-    env.client().post(api_path("apps", name, "certs", "redirect"), {})
+    name = _switch(env, app, "redirect", on=True)
     env.out.success(f"HTTP to HTTPS redirects enabled for {name}")
 
 
-@click.command("certs:redirect:disable")
-@app_option
-@pass_env
+@app_command("certs:redirect:disable")
 def certs_redirect_disable(env: Env, app: str | None) -> None:
     """Serve plain HTTP as well as HTTPS, without redirecting."""
-    name = env.app(app)
-    env.client().delete(api_path("apps", name, "certs", "redirect"))
+    name = _switch(env, app, "redirect", on=False)
     env.out.success(f"HTTP to HTTPS redirects disabled for {name}")
 
 

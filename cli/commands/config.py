@@ -5,7 +5,7 @@ import shlex
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.errors import CliError
 
@@ -24,11 +24,8 @@ def _release_note(env: Env, app: str) -> str:
     return f" (release v{release['version']})" if release else ""
 
 
-@click.command("config")
-@app_option
+@app_command("config", json=True)
 @click.option("--shell", is_flag=True, help="Print KEY=value lines, quoted for a shell.")
-@json_option
-@pass_env
 def config_list(env: Env, app: str | None, shell: bool, as_json: bool) -> None:
     """Show an app's config vars."""
     name = env.app(app)
@@ -45,10 +42,8 @@ def config_list(env: Env, app: str | None, shell: bool, as_json: bool) -> None:
         env.out.pairs(sorted(values.items()))
 
 
-@click.command("config:set")
+@app_command("config:set")
 @click.argument("assignments", nargs=-1, required=True, metavar="KEY=VALUE...")
-@app_option
-@pass_env
 def config_set(env: Env, assignments: tuple[str, ...], app: str | None) -> None:
     """Set config vars; each change makes a new release."""
     changes = dict(parse_assignment(arg) for arg in assignments)
@@ -57,10 +52,8 @@ def config_set(env: Env, assignments: tuple[str, ...], app: str | None) -> None:
     env.out.success(f"Set {', '.join(changes)} on {name}{_release_note(env, name)}")
 
 
-@click.command("config:unset")
+@app_command("config:unset")
 @click.argument("keys", nargs=-1, required=True, metavar="KEY...")
-@app_option
-@pass_env
 def config_unset(env: Env, keys: tuple[str, ...], app: str | None) -> None:
     """Remove config vars; each change makes a new release."""
     name = env.app(app)
@@ -68,10 +61,8 @@ def config_unset(env: Env, keys: tuple[str, ...], app: str | None) -> None:
     env.out.success(f"Unset {', '.join(keys)} on {name}{_release_note(env, name)}")
 
 
-@click.command("config:get")
+@app_command("config:get")
 @click.argument("key")
-@app_option
-@pass_env
 def config_get(env: Env, key: str, app: str | None) -> None:
     """Print one config var's exact value.
 

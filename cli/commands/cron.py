@@ -3,36 +3,24 @@
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.listing import app_list_command
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.output import format_time
 
-
-@click.command("cron")
-@app_option
-@json_option
-@pass_env
-def cron_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List the app's scheduled jobs (times in UTC)."""
-    name = env.app(app)
-    rows = env.client().get(api_path("apps", name, "cron"))
-    if as_json:
-        env.out.json(rows)
-        return
-    if not rows:
-        env.out.note(f"{name} has no scheduled jobs: add a \"cron\" list to app.json.")
-        return
-    env.out.table(
-        ["id", "schedule", "command", "next run", "last run", "exit"],
-        [[j["id"], j["schedule"], j["command"], format_time(j["next_run_at"]),
-          "running" if j["running"] else format_time(j["last_run_at"]),
-          "" if j["last_status"] is None else j["last_status"]] for j in rows])
+cron_list = app_list_command(
+    "cron",
+    help="List the app's scheduled jobs (times in UTC).",
+    empty="{app} has no scheduled jobs: add a \"cron\" list to app.json.",
+    headers=["id", "schedule", "command", "next run", "last run", "exit"],
+    row=lambda j: [j["id"], j["schedule"], j["command"], format_time(j["next_run_at"]),
+                   "running" if j["running"] else format_time(j["last_run_at"]),
+                   "" if j["last_status"] is None else j["last_status"]],
+)
 
 
-@click.command("cron:run")
+@app_command("cron:run")
 @click.argument("job_id", metavar="ID")
-@app_option
-@pass_env
 def cron_run(env: Env, job_id: str, app: str | None) -> None:
     """Run scheduled job ID now; its output goes to `pier logs` as scheduler.N."""
     name = env.app(app)

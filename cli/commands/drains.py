@@ -3,32 +3,22 @@
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.listing import app_list_command
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.output import format_time
 
-
-@click.command("drains")
-@app_option
-@json_option
-@pass_env
-def drains_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List the log drains of an app."""
-    name = env.app(app)
-    env.out.listing(
-        env.client().get(api_path("apps", name, "drains")),
-        as_json=as_json,
-        empty=f"{name} has no log drains: add one with `pier drains:add URL`.",
-        headers=["url", "added"],
-        row=lambda d: [d["url"], format_time(d.get("created_at"))],
-    )
+drains_list = app_list_command(
+    "drains",
+    help="List the log drains of an app.",
+    empty="{app} has no log drains: add one with `pier drains:add URL`.",
+    headers=["url", "added"],
+    row=lambda d: [d["url"], format_time(d.get("created_at"))],
+)
 
 
-@click.command("drains:add")
+@app_command("drains:add", json=True)
 @click.argument("url")
-@app_option
-@json_option
-@pass_env
 def drains_add(env: Env, url: str, app: str | None, as_json: bool) -> None:
     """Send the app's logs to URL as well.
 
@@ -42,10 +32,8 @@ def drains_add(env: Env, url: str, app: str | None, as_json: bool) -> None:
     env.out.success(f"Added drain {(data or {}).get('url') or url} to {name}")
 
 
-@click.command("drains:remove")
+@app_command("drains:remove")
 @click.argument("url")
-@app_option
-@pass_env
 def drains_remove(env: Env, url: str, app: str | None) -> None:
     """Stop sending the app's logs to URL."""
     name = env.app(app)

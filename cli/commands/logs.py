@@ -8,7 +8,7 @@ import click
 
 from cli import sse
 from cli.client import Client, api_path
-from cli.commands.options import app_option, pass_env
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.errors import ApiError, CannotConnect
 from cli.output import log_text
@@ -23,7 +23,7 @@ PALETTE = ("cyan", "green", "magenta", "blue", "bright_cyan", "bright_green", "b
 _sleep = time.sleep  # tests replace it to record the backoff without waiting
 
 
-@click.command("logs")
+@app_command("logs")
 @click.option(
     "-n",
     "--num",
@@ -43,8 +43,6 @@ _sleep = time.sleep  # tests replace it to record the backoff without waiting
     metavar="TYPE[.N]",
     help="Only lines of one process type (web) or one process (web.2).",
 )
-@app_option
-@pass_env
 def logs(
     env: Env, lines: int, tail: bool, source: str | None, dyno: str | None, app: str | None
 ) -> None:

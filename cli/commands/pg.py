@@ -1,4 +1,5 @@
-"""pier pg:info, pg:credentials:rotate, pg:backups (capture, restore, download, schedule)."""
+"""pier pg:info, pg:psql, pg:credentials:rotate, pg:backups (capture, restore, download,
+schedule)."""
 
 import time
 from urllib.parse import quote
@@ -6,7 +7,8 @@ from urllib.parse import quote
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.addons import addon_shell_command, wait_while
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.errors import CliError
 from cli.output import format_time
@@ -29,11 +31,8 @@ def _size(n: int) -> str:
     return str(n)
 
 
-@click.command("pg:info")
-@app_option
+@app_command("pg:info", json=True)
 @addon_option
-@json_option
-@pass_env
 def pg_info(env: Env, app: str | None, addon: str | None, as_json: bool) -> None:
     """Show the app's database: version, size, connections, tables."""
     data = env.client().get(_path(env, app, addon=addon))
@@ -46,21 +45,21 @@ def pg_info(env: Env, app: str | None, addon: str | None, as_json: bool) -> None
                    ("connections", data["connections"]), ("tables", data["tables"])])
 
 
-@click.command("pg:credentials:rotate")
-@app_option
+pg_psql = addon_shell_command(
+    "pg:psql", topic="pg",
+    help="Open psql on the app's database (DATABASE: an add-on or attachment name).")
+
+
+@app_command("pg:credentials:rotate")
 @addon_option
-@pass_env
 def pg_rotate(env: Env, app: str | None, addon: str | None) -> None:
     """Set a new password; attached apps restart with the new URL."""
     data = env.client().post(_path(env, app, "credentials", addon=addon))
     env.out.success(f"Rotated the credentials of {data['name']}")
 
 
-@click.command("pg:backups")
-@app_option
+@app_command("pg:backups", json=True)
 @addon_option
-@json_option
-@pass_env
 def pg_backups(env: Env, app: str | None, addon: str | None, as_json: bool) -> None:
     """List the database's backups."""
     data = env.client().get(_path(env, app, "backups", addon=addon))
@@ -77,10 +76,8 @@ def pg_backups(env: Env, app: str | None, addon: str | None, as_json: bool) -> N
          b["status"] + (f": {b['error']}" if b["error"] else "")] for b in data["backups"]])
 
 
-@click.command("pg:backups:capture")
-@app_option
+@app_command("pg:backups:capture")
 @addon_option
-@pass_env
 def pg_capture(env: Env, app: str | None, addon: str | None) -> None:
     """Back up the database now, showing progress until it is done."""
     client = env.client()
@@ -94,26 +91,29 @@ def pg_capture(env: Env, app: str | None, addon: str | None) -> None:
     env.out.success(f"Backup {backup['id']} done ({_size(backup['size'])})")
 
 
-@click.command("pg:backups:restore")
+@app_command("pg:backups:restore")
 @click.argument("backup")
 @click.option("--confirm", metavar="APP", help="The app's name: the database is overwritten.")
-@app_option
+@click.option("--wait/--no-wait", default=True, show_default=True,
+              help="Wait until it is restored (else see `pier addons:info`).")
 @addon_option
-@pass_env
-def pg_restore(env: Env, backup: str, confirm: str | None, app: str | None,
+def pg_restore(env: Env, backup: str, confirm: str | None, wait: bool, app: str | None,
                addon: str | None) -> None:
     """Replace the database's data with a backup's."""
-    env.client().post(_path(env, app, "backups", backup, "restore", addon=addon),
-                      {"confirm": confirm or ""})
-    env.out.success(f"Restored {backup}")
+    data = env.client().post(_path(env, app, "backups", backup, "restore", addon=addon),
+                             {"confirm": confirm or ""})
+    click.echo(f"Restoring {data['id']} into {data['addon']}...", nl=False, err=True)
+    if not wait:
+        click.echo(" started", err=True)
+        return
+    wait_while(env, data["addon"], "restoring")
+    env.out.success(f"Restored {data['id']}")
 
 
-@click.command("pg:backups:download")
+@app_command("pg:backups:download")
 @click.argument("backup")
 @click.option("-o", "--output", default=None, help="File to write (default: <backup>.dump).")
-@app_option
 @addon_option
-@pass_env
 def pg_download(env: Env, backup: str, output: str | None, app: str | None,
                 addon: str | None) -> None:
     """Download a backup (pg_dump's custom format: `pg_restore` reads it)."""
@@ -127,11 +127,9 @@ def pg_download(env: Env, backup: str, output: str | None, app: str | None,
     env.out.success(f"Wrote {target}")
 
 
-@click.command("pg:backups:schedule")
+@app_command("pg:backups:schedule")
 @click.option("--at", "at", required=True, help="HH:MM (UTC); an empty string stops it.")
-@app_option
 @addon_option
-@pass_env
 def pg_schedule(env: Env, at: str, app: str | None, addon: str | None) -> None:
     """Back up the database daily (the newest PIER_ADDONS_BACKUP_RETAIN are kept)."""
     data = env.client().request("PUT", _path(env, app, "backups", "schedule", addon=addon),
@@ -142,4 +140,5 @@ def pg_schedule(env: Env, at: str, app: str | None, addon: str | None) -> None:
         env.out.success("Scheduled backups stopped")
 
 
-COMMANDS = [pg_info, pg_rotate, pg_backups, pg_capture, pg_restore, pg_download, pg_schedule]
+COMMANDS = [pg_info, pg_psql, pg_rotate, pg_backups, pg_capture, pg_restore, pg_download,
+            pg_schedule]

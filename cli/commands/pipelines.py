@@ -3,7 +3,7 @@
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.options import app_command, json_option, pass_env
 from cli.context import Env
 
 STAGES = click.Choice(["development", "staging", "production"])
@@ -36,11 +36,9 @@ def pipelines_info(env: Env, name: str | None, as_json: bool) -> None:
         env.out.note("No pipelines yet: create one with `pier pipelines:create NAME -a APP`.")
 
 
-@click.command("pipelines:create")
+@app_command("pipelines:create")
 @click.argument("name")
 @click.option("--stage", "-s", type=STAGES, required=True, help="The app's stage.")
-@app_option
-@pass_env
 def pipelines_create(env: Env, name: str, stage: str, app: str | None) -> None:
     """Create pipeline NAME with the app in STAGE."""
     app_name = env.app(app)
@@ -48,11 +46,9 @@ def pipelines_create(env: Env, name: str, stage: str, app: str | None) -> None:
     env.out.success(f"Created pipeline {name} with {app_name} in {stage}")
 
 
-@click.command("pipelines:add")
+@app_command("pipelines:add")
 @click.argument("name")
 @click.option("--stage", "-s", type=STAGES, required=True, help="The app's stage.")
-@app_option
-@pass_env
 def pipelines_add(env: Env, name: str, stage: str, app: str | None) -> None:
     """Add the app to pipeline NAME in STAGE."""
     app_name = env.app(app)
@@ -60,9 +56,7 @@ def pipelines_add(env: Env, name: str, stage: str, app: str | None) -> None:
     env.out.success(f"Added {app_name} to {name} in {stage}")
 
 
-@click.command("pipelines:promote")
-@app_option
-@pass_env
+@app_command("pipelines:promote")
 def pipelines_promote(env: Env, app: str | None) -> None:
     """Promote the app's current release (its image, not its config) to the next stage."""
     name = env.app(app)

@@ -1,4 +1,4 @@
-"""pier ps, ps:scale, ps:restart, ps:type."""
+"""pier ps, ps:scale, ps:restart, ps:type, ps:sleep:enable, ps:sleep:disable."""
 
 import re
 from dataclasses import dataclass
@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.errors import CliError
 from cli.output import format_time, format_version
@@ -72,28 +72,71 @@ def _formation_summary(rows: list[dict]) -> str:
     return " ".join(f"{r['type']}={r['quantity']}:{r['size']}" for r in rows)
 
 
-@click.command("ps")
-@app_option
-@json_option
-@pass_env
+@app_command("ps", json=True)
 def ps_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List an app's processes and their state."""
+    """List an app's processes and their state (and whether it sleeps)."""
     name = env.app(app)
+    client = env.client()
+    dynos = client.get(api_path("apps", name, "dynos"))
+    sleep = None if as_json else client.get(api_path("apps", name, "sleep"))
+    asleep = sleep is not None and sleep["sleeping"]
+    headers = ["name", "state", "release", "size", "started", "restarts", "command"]
+    # Where each process runs, once apps run on several machines (the Swarm backend).
+    on_nodes = any(d.get("node") for d in dynos)
     env.out.listing(
-        env.client().get(api_path("apps", name, "dynos")),
+        dynos,
         as_json=as_json,
-        empty=f"{name} runs no processes: deploy, then `pier ps:scale web=1`.",
-        headers=["name", "state", "release", "size", "started", "restarts", "command"],
+        empty=None if asleep else f"{name} runs no processes: deploy, then `pier ps:scale web=1`.",
+        headers=headers + ["node"] if on_nodes else headers,
         row=lambda d: [d["name"], d["state"], format_version(d.get("release")), d["size"],
-                       format_time(d.get("started_at")), d.get("restarts", 0), d["command"]],
+                       format_time(d.get("started_at")), d.get("restarts", 0), d["command"]]
+        + ([d.get("node") or ""] if on_nodes else []),
     )
+    if sleep is not None and sleep["enabled"]:
+        env.out.line(f"Sleep: {sleep_summary(sleep)}")
 
 
-@click.command("ps:scale")
+def sleep_summary(sleep: dict) -> str:
+    """Say how an app sleeps: off, awake with its setting, or asleep since when."""
+    if not sleep["enabled"]:
+        return "off"
+    if sleep["sleeping"]:
+        return (f"asleep since {format_time(sleep['since'])} (after {sleep['after']} without "
+                "requests); the next request wakes it")
+    return f"after {sleep['after']} without requests (awake)"
+
+
+@app_command("ps:sleep:enable", json=True)
+@click.option("--after", required=True, metavar="DURATION",
+              help="Time without requests before web processes stop: 30m, 1h, 90s, 2d.")
+def ps_sleep_enable(env: Env, after: str, app: str | None, as_json: bool) -> None:
+    """Stop the web processes after a time without requests; the next request wakes them.
+
+    Other process types keep running. While asleep, requests are held until a web
+    process is up, then answered.
+    """
+    name = env.app(app)
+    sleep = env.client().post(api_path("apps", name, "sleep"), {"after": after})
+    if as_json:
+        env.out.json(sleep)
+    else:
+        env.out.success(f"Sleep enabled for {name}: web processes stop after {sleep['after']} "
+                        "without requests")
+
+
+@app_command("ps:sleep:disable", json=True)
+def ps_sleep_disable(env: Env, app: str | None, as_json: bool) -> None:
+    """Keep the web processes running (a sleeping app wakes now)."""
+    name = env.app(app)
+    sleep = env.client().delete(api_path("apps", name, "sleep"))
+    if as_json:
+        env.out.json(sleep)
+    else:
+        env.out.success(f"Sleep disabled for {name}: its web processes keep running")
+
+
+@app_command("ps:scale", json=True)
 @click.argument("changes", nargs=-1, metavar="TYPE=N[:SIZE]...")
-@app_option
-@json_option
-@pass_env
 def ps_scale(env: Env, changes: tuple[str, ...], app: str | None, as_json: bool) -> None:
     """Scale process types, or show the formation.
 
@@ -119,10 +162,8 @@ def ps_scale(env: Env, changes: tuple[str, ...], app: str | None, as_json: bool)
         env.out.line(_formation_summary(rows))
 
 
-@click.command("ps:restart")
+@app_command("ps:restart")
 @click.argument("target", required=False, metavar="[TYPE|TYPE.N]")
-@app_option
-@pass_env
 def ps_restart(env: Env, target: str | None, app: str | None) -> None:
     """Restart all processes, those of one type, or one process."""
     name = env.app(app)
@@ -130,11 +171,8 @@ def ps_restart(env: Env, target: str | None, app: str | None) -> None:
     env.out.success(answer.get("message") or f"Restarting {target or 'all processes'} of {name}")
 
 
-@click.command("ps:type")
+@app_command("ps:type", json=True)
 @click.argument("changes", nargs=-1, metavar="[TYPE=SIZE...|SIZE]")
-@app_option
-@json_option
-@pass_env
 def ps_type(env: Env, changes: tuple[str, ...], app: str | None, as_json: bool) -> None:
     """Show or set process sizes.
 
@@ -171,4 +209,4 @@ def _size_updates(changes: tuple[str, ...], formation: list[dict] | None) -> lis
     return updates
 
 
-COMMANDS = [ps_list, ps_scale, ps_restart, ps_type]
+COMMANDS = [ps_list, ps_scale, ps_restart, ps_type, ps_sleep_enable, ps_sleep_disable]

@@ -3,7 +3,8 @@
 import click
 
 from cli.client import api_path
-from cli.commands.options import app_option, json_option, pass_env
+from cli.commands.listing import app_list_command
+from cli.commands.options import app_command
 from cli.context import Env
 from cli.output import format_time
 
@@ -16,28 +17,18 @@ def _status(release: dict) -> str:
     return release["status"] + (" (current)" if release.get("current") else "")
 
 
-@click.command("releases")
-@app_option
-@json_option
-@pass_env
-def releases_list(env: Env, app: str | None, as_json: bool) -> None:
-    """List an app's releases, newest first."""
-    name = env.app(app)
-    env.out.listing(
-        env.client().get(api_path("apps", name, "releases")),
-        as_json=as_json,
-        empty=f"{name} has no releases yet: deploy with `git push pier main`.",
-        headers=["version", "description", "status", "by", "created"],
-        row=lambda r: [f"v{r['version']}", r["description"], _status(r), _by(r),
-                       format_time(r["created_at"])],
-    )
+releases_list = app_list_command(
+    "releases",
+    help="List an app's releases, newest first.",
+    empty="{app} has no releases yet: deploy with `git push pier main`.",
+    headers=["version", "description", "status", "by", "created"],
+    row=lambda r: [f"v{r['version']}", r["description"], _status(r), _by(r),
+                   format_time(r["created_at"])],
+)
 
 
-@click.command("releases:info")
+@app_command("releases:info", json=True)
 @click.argument("version", metavar="vN")
-@app_option
-@json_option
-@pass_env
 def releases_info(env: Env, version: str, app: str | None, as_json: bool) -> None:
     """Show one release (vN or N), with its config vars."""
     name = env.app(app)
@@ -64,11 +55,8 @@ def releases_info(env: Env, version: str, app: str | None, as_json: bool) -> Non
         env.out.pairs(sorted(config.items()))
 
 
-@click.command("rollback")
+@app_command("rollback", json=True)
 @click.argument("version", required=False, metavar="[vN]")
-@app_option
-@json_option
-@pass_env
 def rollback(env: Env, version: str | None, app: str | None, as_json: bool) -> None:
     """Roll back to an earlier release.
 

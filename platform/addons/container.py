@@ -13,7 +13,9 @@ from addons.services.base import PLANS
 from runtime.addons import Addons, DesiredAddon
 from runtime.errors import PierRuntimeError
 
-READY_TIMEOUT_SECONDS = 60.0
+# A first start makes the cluster and a certificate: on a busy machine that took over 60 s.
+# Provisioning runs on the worker, so nobody's request waits this long.
+READY_TIMEOUT_SECONDS = 300.0
 
 
 def engine() -> Addons:
@@ -39,9 +41,13 @@ class ContainerProvider:
     def credentials(self, service) -> dict[str, str]:
         return service.credentials()
 
+    def address(self, addon) -> tuple[str, int]:
+        """Where apps reach it: its name, on its own network."""
+        return addon.name, services()[addon.service].port
+
     def url(self, addon) -> str:
-        service = services()[addon.service]
-        return service.url(credentials=addon.credentials, host=addon.name, port=service.port)
+        host, port = self.address(addon)
+        return services()[addon.service].url(credentials=addon.credentials, host=host, port=port)
 
     def provision(self, addon) -> None:
         """Start the add-on's container, wait until it takes clients, set its credentials."""
@@ -58,6 +64,8 @@ class ContainerProvider:
             self._check(addon, self._run(lambda a=argv: self.addons.exec(target, a)))
 
     def rotate(self, addon) -> None:
+        if services()[addon.service].recreate_to_rotate():
+            self._run(lambda: self.addons.recreate(desired(addon)))
         self.apply_credentials(addon)
 
     def destroy(self, addon) -> None:

@@ -33,9 +33,12 @@ class ServerProvider:
                 "password": token(nbytes=24), "host": server.get("host") or "127.0.0.1",
                 "port": str(server.get("port") or 5432)}
 
+    def address(self, addon) -> tuple[str, int]:
+        return addon.credentials["host"], int(addon.credentials["port"])
+
     def url(self, addon) -> str:
-        c = addon.credentials
-        return services()[addon.service].url(credentials=c, host=c["host"], port=int(c["port"]))
+        host, port = self.address(addon)
+        return services()[addon.service].url(credentials=addon.credentials, host=host, port=port)
 
     def _admin(self, statements) -> None:
         try:

@@ -6,7 +6,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import serializers
-from api.errors import Invalid
 from api.services import addon_backups, addons
 from api.views import AppScopedView, _body
 
@@ -20,7 +19,7 @@ class AddonListView(AppScopedView):
         body = _body(request)
         addon = addons.addon_create(app=self.app(), user=request.user, service=body.get("service"),
                                     plan=body.get("plan"), alias=body.get("as"))
-        return Response(serializers.AddonSerializer(addon).data, status=201)
+        return Response(serializers.AddonSerializer(addon).data, status=202)
 
 
 class AddonDetailView(AppScopedView):
@@ -69,9 +68,13 @@ class PgInfoView(AppAddonView):
                          "tables": int(tables)})
 
 
-class PgCredentialsView(AppAddonView):
+class CredentialsView(AppAddonView):
+    """POST /apps/<app>/pg/credentials, /apps/<app>/redis/credentials: a new password."""
+
+    service = "postgresql"
+
     def post(self, request, app):
-        addon = addons.addon_credentials_rotate(addon=self.addon("postgresql"), user=request.user)
+        addon = addons.addon_credentials_rotate(addon=self.addon(self.service), user=request.user)
         return Response(serializers.AddonSerializer(addon).data)
 
 
@@ -96,16 +99,13 @@ class BackupRestoreView(AppAddonView):
     def post(self, request, app, label):
         backup = addon_backups.backup_restore(app=self.app(), addon=self.addon("postgresql"),
                                               label=label, confirm=_body(request).get("confirm"))
-        return Response(serializers.BackupSerializer(backup).data)
+        return Response(serializers.BackupSerializer(backup).data, status=202)
 
 
 class BackupDownloadView(AppAddonView):
     def get(self, request, app, label):
-        backup = addon_backups.backup_get(addon=self.addon("postgresql"), label=label)
-        if backup.status != backup.Status.SUCCEEDED:
-            raise Invalid(f"backup {backup.label} {backup.status}: nothing to download")
-        return FileResponse(addon_backups.backup_path(backup).open("rb"), as_attachment=True,
-                            filename=f"{backup.label}.dump")
+        backup, path = addon_backups.backup_file(addon=self.addon("postgresql"), label=label)
+        return FileResponse(path.open("rb"), as_attachment=True, filename=f"{backup.label}.dump")
 
 
 class BackupScheduleView(AppAddonView):

@@ -6,6 +6,10 @@ messages follow the terminal's size. The server sends the terminal's output as b
 messages and, when the process ends, ``{"exit_code": N}`` before closing; a refusal is
 ``{"error": ..., "id": ...}``. Served beside Django's handler (like the log streams), with
 Bearer tokens only, so an open session holds no thread.
+
+``/api/apps/{app}/{pg|redis}/shell`` works the same way for `pier pg:psql` and
+`pier redis:cli`: its first message is ``{"addon", "rows", "cols"}`` and the process is the
+add-on's client (see :mod:`api.services.addon_shell`).
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ import re
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+from api.authentication import header_user
 from api.errors import PierError, StartFailed
 from api.exceptions import error_fields
 from api.oneoff_views import json_object, prepare_for_header
+from api.selectors import app_get
+from api.services.addon_shell import addon_shell_prepare
 from api.services.oneoff import ONEOFF_TIMEOUT_SECONDS, oneoff_attach, oneoff_ended
 
-PATH = re.compile(r"^/api/apps/(?P<app>[^/]+)/dynos/attach$")
+PATH = re.compile(r"^/api/apps/(?P<app>[^/]+)/(?:dynos/attach|(?P<topic>pg|redis)/shell)$")
 
 
 def with_attach(inner):
@@ -33,9 +40,25 @@ def with_attach(inner):
         match = scope["type"] == "websocket" and PATH.match(scope["path"])
         if not match:
             return await inner(scope, receive, send)
-        await _session(scope, receive, send, match["app"])
+        await _session(scope, receive, send, match["app"], match["topic"])
 
     return application
+
+
+async def _prepare(authorization: str, app: str, topic: str | None, params: dict):
+    """Return (desired, command, memory, dyno): `pier run`'s command, or an add-on's client."""
+    if topic is None:
+        desired, memory, dyno = await prepare_for_header(authorization, app, params)
+        return desired, params["command"], memory, dyno
+    return await _prepare_shell(authorization, app, topic, params.get("addon"))
+
+
+@sync_to_async
+def _prepare_shell(authorization: str, app_name: str, topic: str, addon):
+    user, _ = header_user(authorization)
+    app = app_get(user=user, name=app_name)
+    return addon_shell_prepare(app=app, user=user, topic=topic,
+                               name=addon if isinstance(addon, str) else None)
 
 
 def _authorization(scope) -> str:
@@ -49,14 +72,14 @@ async def _refuse(send, exc: PierError) -> None:
     await send({"type": "websocket.close", "code": 4000 + exc.status})
 
 
-async def _session(scope, receive, send, app: str) -> None:
+async def _session(scope, receive, send, app: str, topic: str | None) -> None:
     if (await receive())["type"] != "websocket.connect":
         return
     await send({"type": "websocket.accept"})
     first = await receive()
     try:
         params = json_object(first.get("text") or "")
-        desired, memory, dyno = await prepare_for_header(_authorization(scope), app, params)
+        desired, command, memory, dyno = await _prepare(_authorization(scope), app, topic, params)
     except PierError as e:
         return await _refuse(send, e)
     finally:
@@ -65,7 +88,7 @@ async def _session(scope, receive, send, app: str) -> None:
     rows, cols = _size(params.get("rows"), 24), _size(params.get("cols"), 80)
     try:
         attached = await sync_to_async(oneoff_attach, thread_sensitive=False)(
-            desired=desired, command=params["command"], memory_mb=memory, dyno=dyno,
+            desired=desired, command=command, memory_mb=memory, dyno=dyno,
             rows=rows, cols=cols)
     except Exception as e:  # reported to the user, who sees nothing else
         return await _refuse(send, StartFailed(f"could not start the process: {e}"))

@@ -47,6 +47,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         id=str(app.id),
         release=release.version,
         image=release.build.image,
+        image_ref=release.build.image_ref,
         env=dict(release.config.values),
         formation=tuple(formation),
         domains=tuple(app.domains.values_list("hostname", flat=True)),
@@ -55,6 +56,7 @@ def desired_app(*, app: App) -> DesiredApp | None:
         certificate=_certificate(app),
         https_redirect=app.https_redirect,
         networks=selectors.addon_networks(app=app),
+        sleep_after=app.sleep_after or 0,
     )
 
 
@@ -81,5 +83,5 @@ def desired_state() -> list[DesiredApp]:
 def desired_addons() -> list[DesiredAddon]:
     """Every add-on that runs in a container of its own (the runtime keeps them running)."""
     rows = Addon.objects.filter(provider=Addon.Provider.CONTAINER,
-                                state=Addon.State.AVAILABLE)
+                                state__in=Addon.LIVE_STATES)
     return [addon_desired(row) for row in rows]

@@ -1,6 +1,5 @@
 """Webhooks (/api/apps/{app}/webhooks), scheduled jobs (/cron), pipelines (/api/pipelines)."""
 
-from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -8,7 +7,7 @@ from api import serializers
 from api.models import WebhookDelivery
 from api.selectors import app_get, release_current
 from api.services import cron, pipelines, webhooks
-from api.views import AppScopedView, _body
+from api.views import AppScopedRemovalView, AppScopedView, _body
 
 
 class WebhookListView(AppScopedView):
@@ -24,10 +23,8 @@ class WebhookListView(AppScopedView):
         return Response(data, status=201)
 
 
-class WebhookDetailView(AppScopedView):
-    def delete(self, request, app, webhook_id):
-        webhooks.webhook_remove(app=self.app(), webhook_id=webhook_id)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class WebhookDetailView(AppScopedRemovalView):
+    remove = staticmethod(webhooks.webhook_remove)
 
 
 class WebhookDeliveryListView(AppScopedView):

@@ -41,6 +41,8 @@ class App(models.Model):
     maintenance = models.BooleanField(default=False)
     # Plain HTTP to a host its certificate serves is redirected to HTTPS (301).
     https_redirect = models.BooleanField(default=True)
+    # Seconds without a request before its web processes stop until the next one; null: never.
+    sleep_after = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -73,6 +75,8 @@ class Build(models.Model):
     source_sha = models.CharField(max_length=64, blank=True)
     buildpack = models.CharField(max_length=200, blank=True)
     image = models.CharField(max_length=200, blank=True)
+    # Where Pier's registry serves the image (`host:port/app@sha256:...`); blank without one.
+    image_ref = models.CharField(max_length=300, blank=True)
     process_types = models.JSONField(default=dict, blank=True)
     # app.json's "formation" ({"web": {"quantity": 2, "size": "large"}}): the first deploy's scale.
     formation_defaults = models.JSONField(default=dict, blank=True)
@@ -135,6 +139,13 @@ class Formation(models.Model):
     # Bumped by `ps:restart`; the runtime replaces processes started before it.
     restarted_at = models.DateTimeField(null=True, blank=True)
     process_restarts = models.JSONField(default=dict, blank=True)
+    # Autoscaling (`ps:autoscale:enable`): on while autoscale_p95_ms is set.
+    autoscale_min = models.PositiveIntegerField(null=True, blank=True)
+    autoscale_max = models.PositiveIntegerField(null=True, blank=True)
+    autoscale_p95_ms = models.PositiveIntegerField(null=True, blank=True)
+    # When the autoscaler last changed (or tried to change) the quantity, or was enabled:
+    # its windows only count time after it, so one change is judged before the next.
+    autoscale_acted_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -142,6 +153,24 @@ class Formation(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["app", "type"], name="unique_formation_type")
         ]
+
+    @property
+    def autoscaling(self) -> bool:
+        return self.autoscale_p95_ms is not None
+
+
+class AutoscaleEvent(models.Model):
+    """A change the autoscaler made to a formation, for the app's Activity."""
+
+    app = models.ForeignKey(App, on_delete=models.CASCADE, related_name="autoscale_events")
+    type = models.CharField(max_length=30)
+    quantity_from = models.PositiveIntegerField()
+    quantity_to = models.PositiveIntegerField()
+    reason = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
 
 
 class Domain(models.Model):
@@ -211,10 +240,14 @@ class Addon(models.Model):
     """A backing service instance (a PostgreSQL database, a Redis) attached to apps by URL."""
 
     class State(models.TextChoices):
-        PROVISIONING = "provisioning"
+        PROVISIONING = "provisioning"  # the worker is making it (addons:create answered)
         AVAILABLE = "available"
-        FAILED = "failed"
+        RESTORING = "restoring"  # the worker restores a backup into it; apps still use it
+        FAILED = "failed"  # provisioning failed (see last_error); nothing of it runs
         DESTROYED = "destroyed"  # its data is gone; its final backup is kept
+
+    # States in which it runs and its attached apps reach it.
+    LIVE_STATES = (State.AVAILABLE, State.RESTORING)
 
     class Provider(models.TextChoices):
         CONTAINER = "container"  # its own container, volume and network

@@ -1,5 +1,8 @@
 """Selectors read state; access rules for apps live here so every caller shares them."""
 
+from datetime import UTC, datetime
+
+import redis
 from django.conf import settings
 from django.db.models import Q, QuerySet
 
@@ -8,6 +11,8 @@ from api import dyno_status
 from api.errors import NotFound
 from api.models import Addon, AddonAttachment, ApiToken, App, Config, Release
 from pier.public_url import public_url
+from pier.redis import get_redis
+from runtime.sleep import SLEEPING_KEY, describe_after
 
 
 def apps_for_user(*, user) -> QuerySet[App]:
@@ -63,6 +68,23 @@ def process_types_current(*, app: App) -> dict[str, str]:
     return dict(release.build.process_types)
 
 
+def app_sleep(*, app: App) -> dict:
+    """Return the app's sleep setting and whether the runtime has it asleep now."""
+    state = {"enabled": app.sleep_after is not None, "after_seconds": app.sleep_after,
+             "after": describe_after(app.sleep_after) if app.sleep_after else None,
+             "sleeping": False, "since": None}
+    if app.sleep_after is None:
+        return state
+    try:
+        stored = get_redis().hget(SLEEPING_KEY, str(app.id))
+    except redis.RedisError:
+        return state  # the runtime's view is unavailable: show the setting alone
+    if stored:
+        since = float(stored.split()[1])
+        state.update(sleeping=True, since=datetime.fromtimestamp(since, UTC).isoformat())
+    return state
+
+
 def app_web_url(*, app: App) -> str:
     port = settings.PIER_ROUTER_PORT
     suffix = "" if port == 80 else f":{port}"
@@ -104,6 +126,7 @@ def dynos_list(*, app: App, statuses: dict[str, dict] | None = None) -> list[dic
                     "release": {"version": reported.get("release", release.version)},
                     "started_at": reported.get("started_at"),
                     "restarts": reported.get("restarts", 0),
+                    "node": reported.get("node", ""),
                 }
             )
     return dynos
@@ -124,6 +147,7 @@ def build_get(*, app: App, build_id: str | None):
 
 def addon_networks(*, app: App) -> tuple[str, ...]:
     """The add-on networks an app's processes join: one per attached container add-on."""
-    rows = (AddonAttachment.objects.filter(app=app, addon__provider=Addon.Provider.CONTAINER)
-            .exclude(addon__state=Addon.State.DESTROYED).select_related("addon"))
+    rows = AddonAttachment.objects.filter(app=app, addon__provider=Addon.Provider.CONTAINER,
+                                          addon__state__in=Addon.LIVE_STATES)
+    rows = rows.select_related("addon")
     return tuple(sorted({network(row.addon) for row in rows}))

@@ -17,7 +17,7 @@ from api.models import (
     Webhook,
     WebhookDelivery,
 )
-from api.selectors import app_git_url, app_web_url, release_current
+from api.selectors import app_git_url, app_sleep, app_web_url, release_current
 
 
 class UserRefSerializer(serializers.Serializer):
@@ -29,6 +29,7 @@ class AppSerializer(serializers.ModelSerializer):
     web_url = serializers.SerializerMethodField()
     git_url = serializers.SerializerMethodField()
     current_release = serializers.SerializerMethodField()
+    sleep = serializers.SerializerMethodField()
 
     class Meta:
         model = App
@@ -41,6 +42,7 @@ class AppSerializer(serializers.ModelSerializer):
             "deploy_branch",
             "maintenance",
             "current_release",
+            "sleep",
             "created_at",
             "updated_at",
         ]
@@ -51,6 +53,9 @@ class AppSerializer(serializers.ModelSerializer):
     def get_git_url(self, app) -> str:
         return app_git_url(app=app)
 
+    def get_sleep(self, app) -> dict:
+        return app_sleep(app=app)
+
     def get_current_release(self, app) -> dict | None:
         release = release_current(app=app)
         return {"version": release.version} if release else None
@@ -59,7 +64,7 @@ class AppSerializer(serializers.ModelSerializer):
 class BuildRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Build
-        fields = ["id", "source_sha"]
+        fields = ["id", "source_sha", "image_ref"]
 
 
 class ReleaseSerializer(serializers.ModelSerializer):
@@ -84,13 +89,19 @@ class ReleaseDetailSerializer(ReleaseSerializer):
 
 class FormationSerializer(serializers.ModelSerializer):
     command = serializers.SerializerMethodField()
+    autoscale = serializers.SerializerMethodField()
 
     class Meta:
         model = Formation
-        fields = ["type", "quantity", "size", "command", "updated_at"]
+        fields = ["type", "quantity", "size", "command", "autoscale", "updated_at"]
 
     def get_command(self, row) -> str:
         return self.context.get("process_types", {}).get(row.type, "")
+
+    def get_autoscale(self, row) -> dict | None:
+        if not row.autoscaling:
+            return None
+        return {"min": row.autoscale_min, "max": row.autoscale_max, "p95_ms": row.autoscale_p95_ms}
 
 
 class BuildSerializer(serializers.ModelSerializer):
@@ -103,6 +114,7 @@ class BuildSerializer(serializers.ModelSerializer):
             "buildpack",
             "process_types",
             "image",
+            "image_ref",
             "created_at",
             "started_at",
             "finished_at",
@@ -135,6 +147,7 @@ class DynoSerializer(serializers.Serializer):
     release = serializers.DictField(allow_null=True)
     started_at = serializers.DateTimeField(allow_null=True)
     restarts = serializers.IntegerField()
+    node = serializers.CharField(allow_blank=True)  # the machine running it ("" on one host)
 
 
 class DrainSerializer(serializers.ModelSerializer):
@@ -150,7 +163,7 @@ class AddonSerializer(serializers.ModelSerializer):
     class Meta:
         model = Addon
         fields = ["id", "name", "service", "plan", "provider", "state", "app", "attachments",
-                  "backup_at", "created_at"]
+                  "backup_at", "last_error", "created_at"]
 
     def get_attachments(self, addon):
         return [{"app": row.app.name, "config_var": row.config_var}

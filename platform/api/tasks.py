@@ -4,7 +4,7 @@ import redis
 from celery import shared_task
 from docker.errors import DockerException
 
-from api.services import addon_backups, certs, cron, webhooks
+from api.services import addon_backups, addons, certs, cron, webhooks
 from api.services.apps import PurgePending, app_purge
 from api.services.oneoff import oneoff_run_detached
 
@@ -40,6 +40,18 @@ def certs_renew_task() -> int:
     return certs.certificates_renew_due()
 
 
+@shared_task(name="api.addon_provision")
+def addon_provision_task(addon_id: str, user_id: int) -> str:
+    """Start a new add-on and attach it (`addons:create` answered 202)."""
+    return addons.addon_provision(addon_id=addon_id, user_id=user_id).state
+
+
+@shared_task(name="api.addon_restore")
+def addon_restore_task(backup_id: int) -> str:
+    """Restore a backup into its add-on (`pg:backups:restore` answered 202)."""
+    return addon_backups.backup_restore_run(backup_id=backup_id).state
+
+
 @shared_task(name="api.addon_backup")
 def addon_backup_task(backup_id: int) -> None:
     """Dump one add-on backup (`pg:backups:capture`, schedules)."""
@@ -70,7 +82,12 @@ def cron_tick_task() -> int:
     return cron.cron_tick()
 
 
-@shared_task(name="api.cron_run")
-def cron_run_task(job_id: int) -> int | None:
+@shared_task(name="api.cron_run", bind=True,
+             max_retries=cron.SLOT_WAIT_SECONDS // cron.SLOT_RETRY_SECONDS)
+def cron_run_task(self, job_id: int) -> int | None:
     """Run one scheduled job as a one-off of the app's current release (scheduler.N)."""
-    return cron.cron_run(job_id=job_id)
+    try:
+        return cron.cron_run(job_id=job_id, may_wait=self.request.retries < self.max_retries,
+                             attempt=self.request.retries)
+    except cron.SlotsBusy:
+        raise self.retry(countdown=cron.SLOT_RETRY_SECONDS) from None

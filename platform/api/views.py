@@ -7,10 +7,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from api import selectors, serializers
+from api import metrics, selectors, serializers
 from api.errors import Invalid
 from api.services import (
     apps,
+    autoscale,
     certs,
     collaborators,
     config,
@@ -18,6 +19,7 @@ from api.services import (
     drains,
     formation,
     releases,
+    sleep,
     tokens,
 )
 from api.throttle import client_address
@@ -38,6 +40,35 @@ class AppScopedView(APIView):
         return selectors.app_get(
             user=self.request.user, name=self.kwargs["app"], for_update=for_update
         )
+
+
+class AppScopedRemovalView(AppScopedView):
+    """DELETE under /apps/{app}/: the ``remove`` service with the URL's key; 204."""
+
+    remove: staticmethod
+
+    def delete(self, request, app, **key):
+        self.remove(app=self.app(), **key)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AppScopedCollectionView(AppScopedView):
+    """GET lists the app's ``related`` rows; POST makes one with the ``add`` service from the
+    body's ``field`` (201). Both answer with ``serializer``."""
+
+    serializer: type
+    related: str
+    add: staticmethod
+    field: str
+
+    def get(self, request, app):
+        # The related manager hands each row its app: no join, no query per row.
+        rows = getattr(self.app(), self.related).all()
+        return Response(self.serializer(rows, many=True).data)
+
+    def post(self, request, app):
+        made = self.add(app=self.app(), **{self.field: _body(request).get(self.field)})
+        return Response(self.serializer(made).data, status=201)
 
 
 class HealthView(APIView):
@@ -154,22 +185,50 @@ class ReleaseDetailView(AppScopedView):
         return Response(serializers.ReleaseDetailSerializer(release, context=context).data)
 
 
-class FormationView(AppScopedView):
-    def _respond(self, obj, rows):
-        context = {"process_types": selectors.process_types_current(app=obj)}
-        return Response(serializers.FormationSerializer(rows, many=True, context=context).data)
+def _formation_response(obj, rows=None) -> Response:
+    types = selectors.process_types_current(app=obj)
+    if rows is None:
+        rows = obj.formation.filter(type__in=types)
+    context = {"process_types": types}
+    return Response(serializers.FormationSerializer(rows, many=True, context=context).data)
 
+
+class FormationView(AppScopedView):
     def get(self, request, app):
-        obj = self.app()
-        types = selectors.process_types_current(app=obj)
-        return self._respond(obj, obj.formation.filter(type__in=types))
+        return _formation_response(self.app())
 
     def patch(self, request, app):
         obj = self.app()
         rows = formation.formation_scale(
             app=obj, updates=_body(request).get("updates"), user=request.user
         )
-        return self._respond(obj, rows)
+        return _formation_response(obj, rows)
+
+
+class AutoscaleView(AppScopedView):
+    """PUT {min, max, p95_ms} turns autoscaling of a process type on; DELETE turns it off."""
+
+    def put(self, request, app, ptype):
+        body = _body(request)
+        obj = self.app()
+        autoscale.autoscale_enable(app=obj, ptype=ptype, minimum=body.get("min"),
+                                   maximum=body.get("max"), p95_ms=body.get("p95_ms"),
+                                   user=request.user)
+        return _formation_response(obj)
+
+    def delete(self, request, app, ptype):
+        obj = self.app()
+        autoscale.autoscale_disable(app=obj, ptype=ptype, user=request.user)
+        return _formation_response(obj)
+
+
+class MetricsView(AppScopedView):
+    """Requests, status classes, latency percentiles, CPU, memory and restarts over time."""
+
+    def get(self, request, app):
+        query = request.query_params
+        return Response(metrics.metrics_read(app=self.app(), since=query.get("since") or "1h",
+                                             step=query.get("step") or None))
 
 
 class DynoListView(AppScopedView):
@@ -204,35 +263,22 @@ class BuildOutputView(AppScopedView):
         return HttpResponse(text, content_type="text/plain; charset=utf-8")
 
 
-class DomainListView(AppScopedView):
-    def get(self, request, app):
-        rows = self.app().domains.select_related("app")
-        return Response(serializers.DomainSerializer(rows, many=True).data)
-
-    def post(self, request, app):
-        domain = domains.domain_add(app=self.app(), hostname=_body(request).get("hostname"))
-        return Response(serializers.DomainSerializer(domain).data, status=201)
+class DomainListView(AppScopedCollectionView):
+    serializer, related = serializers.DomainSerializer, "domains"
+    add, field = staticmethod(domains.domain_add), "hostname"
 
 
-class DomainDetailView(AppScopedView):
-    def delete(self, request, app, hostname):
-        domains.domain_remove(app=self.app(), hostname=hostname)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class DomainDetailView(AppScopedRemovalView):
+    remove = staticmethod(domains.domain_remove)
 
 
-class DrainListView(AppScopedView):
-    def get(self, request, app):
-        return Response(serializers.DrainSerializer(self.app().drains.all(), many=True).data)
-
-    def post(self, request, app):
-        drain = drains.drain_add(app=self.app(), url=_body(request).get("url"))
-        return Response(serializers.DrainSerializer(drain).data, status=201)
+class DrainListView(AppScopedCollectionView):
+    serializer, related = serializers.DrainSerializer, "drains"
+    add, field = staticmethod(drains.drain_add), "url"
 
 
-class DrainDetailView(AppScopedView):
-    def delete(self, request, app, url):
-        drains.drain_remove(app=self.app(), url=url)
-        return Response(status=status.HTTP_204_NO_CONTENT)
+class DrainDetailView(AppScopedRemovalView):
+    remove = staticmethod(drains.drain_remove)
 
 
 class CollaboratorListView(AppScopedView):
@@ -259,3 +305,17 @@ class CollaboratorDetailView(AppScopedView):
     def delete(self, request, app, email):
         collaborators.collaborator_remove(app=self.app(), user=request.user, email=email)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SleepView(AppScopedView):
+    """/apps/{app}/sleep: POST {"after": "30m"} turns sleep on, DELETE turns it off."""
+
+    def get(self, request, app):
+        return Response(selectors.app_sleep(app=self.app()))
+
+    def post(self, request, app):
+        found = sleep.sleep_enable(app=self.app(), after=_body(request).get("after", ""))
+        return Response(selectors.app_sleep(app=found))
+
+    def delete(self, request, app):
+        return Response(selectors.app_sleep(app=sleep.sleep_disable(app=self.app())))

@@ -7,12 +7,19 @@ a name's cache would otherwise run in the next owner's builds).
 """
 
 import contextlib
+import json
 import logging
 
 import docker
 from docker.errors import APIError, ImageNotFound, NotFound
 
-from builds.engine import BuildFailed, BuildLimits, build_image, default_cache_volume
+from builds.engine import (
+    DEPENDENCY_LAYERS_LABEL,
+    BuildFailed,
+    BuildLimits,
+    build_image,
+    default_cache_volume,
+)
 
 __all__ = [
     "BuildFailed", "BuildLimits", "build_image", "cache_volume", "copy", "image_tag", "prune",
@@ -46,11 +53,22 @@ def cache_volume(*, app_id) -> str:
 
 
 def prune(*, app_id, keep: set[str]) -> list[str]:
-    """Remove the app's images that no recent release uses; return the removed tags."""
+    """Remove the app's images that no recent release uses; return the removed tags.
+
+    The dependency layer images a kept image is built on are kept too: the next build
+    whose dependencies did not change reuses them.
+    """
     client = docker.from_env()
     removed = []
     repository = _repository(app_id)
-    for image in client.images.list(name=repository):
+    images = client.images.list(name=repository)
+    keep = keep | {
+        layer
+        for image in images
+        if keep & set(image.tags)
+        for layer in json.loads(image.labels.get(DEPENDENCY_LAYERS_LABEL) or "[]")
+    }
+    for image in images:
         for tag in image.tags:
             if tag in keep or not tag.startswith(f"{repository}:"):
                 continue

@@ -25,6 +25,9 @@ from builds.logstream import BuildLogWriter, CappedOutput
 from builds.paths import build_dir, build_output_path
 from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
+from registry import images as registry_images
+from registry.collection import collection_request
+from registry.config import registry_setup
 from runtime.desired import DesiredApp
 
 log = logging.getLogger(__name__)
@@ -192,11 +195,13 @@ def _build_and_release(*, build: Build, out) -> None:
         source_version=build.source_sha,
         ca_bundle=Path(settings.PIER_CA_BUNDLE) if settings.PIER_CA_BUNDLE else None,
     )
+    image_ref = _image_publish(app=app, image=result.image, build=build, out=out)
     Build.objects.filter(pk=build.pk).update(
         formation_defaults=app_json_formation(manifest, result.process_types, out),
         healthcheck=app_json_healthcheck(manifest, out),
         cron=cron,
         image=result.image,
+        image_ref=image_ref,
         process_types=result.process_types,
         buildpack=", ".join(result.buildpacks),
     )
@@ -207,7 +212,23 @@ def _build_and_release(*, build: Build, out) -> None:
     release = build_release(build=build, config=config,
                             description=f"Deploy {build.source_sha[:7]}", out=out)
     out(f"-----> Built v{release.version}")
-    images.prune(app_id=app.id, keep=_images_to_keep(app=app))
+    release_images_prune(app=app)
+
+
+def _image_publish(*, app: App, image: str, build: Build, out) -> str:
+    """Push the built image to Pier's registry, when there is one; return its reference.
+
+    Before any release exists: a registry that is down fails the build, nothing released.
+    """
+    setup = registry_setup()
+    if setup is None:
+        return ""
+    out(f"-----> Pushing image to {setup.address}/{app.name}")
+    try:
+        return registry_images.image_push(setup, image=image, repository=app.name,
+                                          tag=str(build.id)[:8])
+    except registry_images.RegistryUnavailable as e:
+        raise images.BuildFailed(str(e)) from e
 
 
 def build_release(*, build: Build, config, description: str, out) -> Release:
@@ -218,18 +239,17 @@ def build_release(*, build: Build, config, description: str, out) -> Release:
     """
     if "release" in build.process_types:
         out("-----> Running release command...")
-        code = _release_phase(app=build.app, image=build.image, config=config, build=build,
-                              out=out)
+        code = _release_phase(app=build.app, config=config, build=build, out=out)
         if code != 0:
             _release_failed(build=build, config=config, code=code, description=description)
     return release_create(app=build.app, build=build, config=config, description=description,
                           user=build.creator, status=Release.Status.PENDING)
 
 
-def _release_phase(*, app: App, image: str, config, build: Build, out) -> int:
+def _release_phase(*, app: App, config, build: Build, out) -> int:
     """Run the `release:` process in a one-off container of the new image; return its status."""
     desired = DesiredApp(name=app.name, id=str(app.id), release=release_version_next(app=app),
-                         image=image, env=dict(config.values),
+                         image=build.image, image_ref=build.image_ref, env=dict(config.values),
                          networks=selectors.addon_networks(app=app))
 
     def output(chunk: bytes) -> None:
@@ -260,6 +280,23 @@ def _release_failed(*, build: Build, config, code: int, description: str) -> Non
     )
 
 
-def _images_to_keep(*, app: App) -> set[str]:
+def release_images_prune(*, app: App) -> None:
+    """Remove the images of all but the last PIER_KEEP_RELEASE_IMAGES releases: the
+    engine's, and the registry's manifests (their blobs then go in a garbage collection).
+    """
     recent = app.releases.exclude(build=None).select_related("build")
-    return {r.build.image for r in recent[: settings.PIER_KEEP_RELEASE_IMAGES]}
+    kept = Build.objects.filter(pk__in={r.build_id for r in
+                                        recent[: settings.PIER_KEEP_RELEASE_IMAGES]})
+    images.prune(app_id=app.id, keep={b.image for b in kept})
+    setup = registry_setup()
+    if setup is None:
+        return
+    # The same image released twice has one manifest: a kept release may still use it.
+    kept_refs = {b.image_ref for b in kept}
+    old = app.builds.exclude(pk__in=kept).exclude(image_ref="").exclude(status__in=ACTIVE)
+    for build in old:
+        if build.image_ref not in kept_refs:
+            registry_images.manifest_delete(setup, reference=build.image_ref)
+        Build.objects.filter(pk=build.pk).update(image_ref="")
+    if old:
+        collection_request()

@@ -50,37 +50,58 @@ class CollaboratorForm(Form):
     email = forms.EmailField(max_length=150)
 
 
-class MaintenanceForm(Form):
-    maintenance = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
-
-    @property
-    def enabled(self) -> bool:
-        return self.cleaned_data["maintenance"] == "on"
-
-
 class SwitchForm(Form):
     """Turn one setting on or off (Automated Certificate Management, HTTPS redirects)."""
 
+    switch = "enabled"  # the field's name
     enabled = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
 
     @property
     def on(self) -> bool:
-        return self.cleaned_data["enabled"] == "on"
+        return self.cleaned_data[self.switch] == "on"
 
 
-class AppDeleteForm(Form):
-    confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
-
-    def __init__(self, *args, app_name: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.app_name = app_name
-
-    def clean_confirm(self):
-        value = self.cleaned_data["confirm"].strip()
-        if value != self.app_name:
-            raise forms.ValidationError(f"Type {self.app_name} exactly to delete this app.")
-        return value
+class MaintenanceForm(SwitchForm):
+    switch = "maintenance"
+    enabled = None
+    maintenance = forms.ChoiceField(choices=[("on", "on"), ("off", "off")])
 
 
 class TokenForm(Form):
     name = forms.CharField(max_length=100, help_text="What the token is for, e.g. “laptop”.")
+
+
+class AddonCreateForm(Form):
+    # Free text, not choices: the service names what exists and says so when it doesn't.
+    service = forms.CharField(max_length=30)
+    plan = forms.CharField(max_length=30, required=False)
+    alias = forms.CharField(
+        max_length=60, required=False, label="As (optional)",
+        widget=forms.TextInput(attrs={"placeholder": "DATABASE for DATABASE_URL"}))
+
+
+class AddonAttachForm(Form):
+    target = forms.CharField(max_length=30, label="App")
+    alias = forms.CharField(max_length=60, required=False, label="As (optional)")
+
+
+class ConfirmForm(Form):
+    """Data is removed or overwritten only when the app's name is typed (as --confirm)."""
+
+    action = "confirm"
+    confirm = forms.CharField(max_length=30, label="Type the app's name to confirm")
+
+    def __init__(self, *args, app_name: str, action: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.app_name = app_name
+        self.action = action or self.action
+
+    def clean_confirm(self):
+        value = self.cleaned_data["confirm"].strip()
+        if value != self.app_name:
+            raise forms.ValidationError(f"Type {self.app_name} exactly to {self.action}.")
+        return value
+
+
+class AppDeleteForm(ConfirmForm):
+    action = "delete this app"

@@ -64,10 +64,26 @@ def backend_options() -> dict:
     }
 
 
+def swarm_options() -> dict:
+    """What the Swarm backend needs besides: its manager, and the registry nodes pull from."""
+    from registry.images import pull_auth
+    from runtime.errors import ImproperlyConfigured
+
+    if not settings.PIER_REGISTRY:
+        raise ImproperlyConfigured(
+            "the Swarm backend runs images every node pulls from Pier's registry: set "
+            "PIER_REGISTRY to an address the nodes reach (see the README, Running across "
+            "machines)")
+    return {"manager": settings.PIER_SWARM_MANAGER, "registry_auth": pull_auth}
+
+
 def runtime_backend():
     from runtime.backends import load_backend
 
-    return load_backend(settings.PIER_RUNTIME_BACKEND, **backend_options())
+    options = backend_options()
+    if settings.PIER_RUNTIME_BACKEND.endswith(".swarm.Backend"):
+        options.update(swarm_options())
+    return load_backend(settings.PIER_RUNTIME_BACKEND, **options)
 
 
 def outbound_policy():

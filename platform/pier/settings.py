@@ -18,6 +18,14 @@ def _env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+def _env_float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
 def _data_dir() -> Path:
     path = Path(os.environ.get("PIER_DATA_DIR", "var"))
     return (path if path.is_absolute() else BASE_DIR / path).resolve()
@@ -47,10 +55,10 @@ PIER_PLATFORM_ID = hashlib.sha256(str(PIER_DATA_DIR).encode()).hexdigest()[:12]
 SECRET_KEY = _secret_key(PIER_DATA_DIR)
 DEBUG = _env_bool("PIER_DEBUG")
 PIER_DOMAIN = os.environ.get("PIER_DOMAIN", "localhost")
-PIER_PORT = int(os.environ.get("PORT", "5000"))
-PIER_ROUTER_PORT = int(os.environ.get("PIER_ROUTER_PORT", "8080"))
+PIER_PORT = _env_int("PORT", 5000)
+PIER_ROUTER_PORT = _env_int("PIER_ROUTER_PORT", 8080)
 # HTTPS on the router; 0 turns it off.
-PIER_ROUTER_HTTPS_PORT = int(os.environ.get("PIER_ROUTER_HTTPS_PORT", "8443"))
+PIER_ROUTER_HTTPS_PORT = _env_int("PIER_ROUTER_HTTPS_PORT", 8443)
 # Automated Certificate Management: the ACME (RFC 8555) directory, the account's contact
 # email, and a CA file to trust for the directory's own TLS (a test CA such as Pebble's;
 # never the bundle build containers get).
@@ -71,23 +79,23 @@ PIER_API_HTTPS = bool(PIER_API_HOST and PIER_ROUTER_HTTPS_PORT)
 PIER_PUBLIC_URL = public_url(api_url=PIER_API_URL, api_host=PIER_API_HOST,
                              https_port=PIER_ROUTER_HTTPS_PORT, http_port=PIER_ROUTER_PORT)
 REDIS_URL = os.environ.get("REDIS_URL", f"unix://{PIER_DATA_DIR / 'redis.sock'}")
-PIER_LOG_BUFFER = int(os.environ.get("PIER_LOG_BUFFER", "10000"))
+PIER_LOG_BUFFER = _env_int("PIER_LOG_BUFFER", 10000)
 # CIDR ranges that drains and webhooks may reach although not public (comma-separated).
 PIER_OUTBOUND_ALLOW = os.environ.get("PIER_OUTBOUND_ALLOW", "")
 # How often an open log or build tail asks again whether its user may still read the app.
-PIER_ACCESS_RECHECK = float(os.environ.get("PIER_ACCESS_RECHECK", "2"))
-PIER_MAX_PROCESSES = int(os.environ.get("PIER_MAX_PROCESSES", "200"))
-PIER_MAX_PROCESSES_PER_TYPE = int(os.environ.get("PIER_MAX_PROCESSES_PER_TYPE", "100"))
+PIER_ACCESS_RECHECK = _env_float("PIER_ACCESS_RECHECK", 2)
+PIER_MAX_PROCESSES = _env_int("PIER_MAX_PROCESSES", 200)
+PIER_MAX_PROCESSES_PER_TYPE = _env_int("PIER_MAX_PROCESSES_PER_TYPE", 100)
 # Quotas (api/quotas.py): what one user, or one app, may take from a shared Pier.
-PIER_MAX_APPS_PER_USER = int(os.environ.get("PIER_MAX_APPS_PER_USER", "100"))
-PIER_MAX_PROCESSES_PER_USER = int(os.environ.get("PIER_MAX_PROCESSES_PER_USER", "50"))
-PIER_MAX_MEMORY_MB_PER_USER = int(os.environ.get("PIER_MAX_MEMORY_MB_PER_USER", "16384"))
-PIER_MAX_CONFIG_BYTES = int(os.environ.get("PIER_MAX_CONFIG_BYTES", str(32 * 1024)))
-PIER_MAX_REQUEST_KB = int(os.environ.get("PIER_MAX_REQUEST_KB", "1024"))
-PIER_MAX_PUSH_MB = int(os.environ.get("PIER_MAX_PUSH_MB", "500"))
-PIER_MAX_BUILD_LOG_MB = int(os.environ.get("PIER_MAX_BUILD_LOG_MB", "20"))
+PIER_MAX_APPS_PER_USER = _env_int("PIER_MAX_APPS_PER_USER", 100)
+PIER_MAX_PROCESSES_PER_USER = _env_int("PIER_MAX_PROCESSES_PER_USER", 50)
+PIER_MAX_MEMORY_MB_PER_USER = _env_int("PIER_MAX_MEMORY_MB_PER_USER", 16384)
+PIER_MAX_CONFIG_BYTES = _env_int("PIER_MAX_CONFIG_BYTES", 32 * 1024)
+PIER_MAX_REQUEST_KB = _env_int("PIER_MAX_REQUEST_KB", 1024)
+PIER_MAX_PUSH_MB = _env_int("PIER_MAX_PUSH_MB", 500)
+PIER_MAX_BUILD_LOG_MB = _env_int("PIER_MAX_BUILD_LOG_MB", 20)
 # One-off processes (`pier run`, attached or detached) one user may have running at once.
-PIER_MAX_ONEOFFS_PER_USER = int(os.environ.get("PIER_MAX_ONEOFFS_PER_USER", "3"))
+PIER_MAX_ONEOFFS_PER_USER = _env_int("PIER_MAX_ONEOFFS_PER_USER", 3)
 
 ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", ".localhost"] + [
     h.strip() for h in os.environ.get("PIER_ALLOWED_HOSTS", "").split(",") if h.strip()
@@ -97,7 +105,7 @@ ALLOWED_HOSTS = ["localhost", "127.0.0.1", "[::1]", ".localhost"] + [
 # responses. X-Forwarded-Proto is believed from loopback only (the router; see
 # pier.proxyheaders), so a client reaching PORT directly cannot claim HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-PIER_HSTS_SECONDS = int(os.environ.get("PIER_HSTS_SECONDS", str(365 * 24 * 3600)))
+PIER_HSTS_SECONDS = _env_int("PIER_HSTS_SECONDS", 365 * 24 * 3600)
 if PIER_API_HTTPS:
     SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = [PIER_PUBLIC_URL]
@@ -155,7 +163,7 @@ ASGI_APPLICATION = "pier.asgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{PIER_DATA_DIR / 'pier.sqlite3'}",
-        conn_max_age=int(os.environ.get("PIER_DB_CONN_MAX_AGE", "0")),
+        conn_max_age=_env_int("PIER_DB_CONN_MAX_AGE", 0),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -213,6 +221,8 @@ LOGGING = {
 
 # Celery: builds run on the worker; a build is acknowledged only when it ends, so a worker
 # killed mid-build hands it to the next worker instead of losing it.
+from celery.schedules import crontab  # noqa: E402
+
 from pier.redis import celery_broker_url  # noqa: E402
 
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
@@ -222,11 +232,13 @@ CELERY_TASK_DEFAULT_QUEUE = f"pier-{PIER_PLATFORM_ID}"
 # Detached one-offs (`pier run --detach`) run for as long as their command does: on a queue
 # and worker pool of their own (the Procfile's `oneoff`), so they never hold up a push.
 PIER_ONEOFF_QUEUE = f"pier-{PIER_PLATFORM_ID}-oneoff"
-# Scheduled jobs and webhook deliveries share it: neither may wait behind a build.
+# Scheduled jobs, webhook deliveries and add-on work (create, backup, restore) share it:
+# none may wait behind a build.
 CELERY_TASK_ROUTES = {
     name: {"queue": PIER_ONEOFF_QUEUE}
     for name in ("api.oneoff_detached", "api.cron_tick", "api.cron_run", "api.webhook_deliver",
-                 "api.webhooks_retry")
+                 "api.webhooks_retry", "api.addon_provision", "api.addon_restore",
+                 "api.addon_backup")
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -238,21 +250,29 @@ CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE = {
     "certs-renew": {"task": "api.certs_renew", "schedule": 3600.0},
     "addon-backups": {"task": "api.addon_backups_scheduled", "schedule": 60.0},
-    # app.json "cron" jobs that are due are queued (cron syntax has minutes, no seconds).
-    "cron-tick": {"task": "api.cron_tick", "schedule": 60.0},
+    # app.json "cron" jobs that are due are queued at the start of each minute (cron syntax
+    # has minutes, no seconds): a 60 s interval would tick up to a minute late.
+    "cron-tick": {"task": "api.cron_tick", "schedule": crontab()},
     "webhooks-retry": {"task": "api.webhooks_retry", "schedule": 30.0},
 }
 # Seconds one webhook delivery attempt may take (connect, send, answer) before it is retried.
-PIER_WEBHOOK_TIMEOUT = float(os.environ.get("PIER_WEBHOOK_TIMEOUT", "5"))
+PIER_WEBHOOK_TIMEOUT = _env_float("PIER_WEBHOOK_TIMEOUT", 5)
 
-PIER_BUILD_TIMEOUT = int(os.environ.get("PIER_BUILD_TIMEOUT", str(15 * 60)))
+PIER_BUILD_TIMEOUT = _env_int("PIER_BUILD_TIMEOUT", 15 * 60)
 # Each build's container(s): memory in MB (no swap), processes, CPUs (capped at the host's).
-PIER_BUILD_MEMORY = int(os.environ.get("PIER_BUILD_MEMORY", "2048"))
-PIER_BUILD_PIDS = int(os.environ.get("PIER_BUILD_PIDS", "1024"))
-PIER_BUILD_CPUS = float(os.environ.get("PIER_BUILD_CPUS", "2"))
-PIER_KEEP_RELEASE_IMAGES = int(os.environ.get("PIER_KEEP_RELEASE_IMAGES", "5"))
+PIER_BUILD_MEMORY = _env_int("PIER_BUILD_MEMORY", 2048)
+PIER_BUILD_PIDS = _env_int("PIER_BUILD_PIDS", 1024)
+PIER_BUILD_CPUS = _env_float("PIER_BUILD_CPUS", 2)
+PIER_KEEP_RELEASE_IMAGES = _env_int("PIER_KEEP_RELEASE_IMAGES", 5)
 PIER_CA_BUNDLE = os.environ.get("PIER_CA_BUNDLE", os.environ.get("SSL_CERT_FILE", ""))
+# Pier's image registry (platform/registry/): the host:port users, builds and engines reach
+# it at (empty: no registry), and the address its process listens on.
+PIER_REGISTRY = os.environ.get("PIER_REGISTRY", "")
+PIER_REGISTRY_BIND = os.environ.get("PIER_REGISTRY_BIND", "")
 PIER_RUNTIME_BACKEND = os.environ.get("PIER_RUNTIME_BACKEND", DEFAULT_BACKEND)
+# The Swarm backend's manager (a DOCKER_HOST URL) when it is not this machine's engine,
+# which then only builds.
+PIER_SWARM_MANAGER = os.environ.get("PIER_SWARM_MANAGER", "")
 PIER_ROUTER = os.environ.get("PIER_ROUTER", DEFAULT_ROUTER)
 # Development only: run apps even when iptables cannot keep them away from the host.
 PIER_UNSAFE_NO_ISOLATION = _env_bool("PIER_UNSAFE_NO_ISOLATION")
@@ -265,15 +285,21 @@ PIER_ADDON_SERVICES = [
     if path.strip()
 ]
 PIER_ADDONS_POSTGRESQL_SERVER = os.environ.get("PIER_ADDONS_POSTGRESQL_SERVER", "")
-PIER_ADDONS_BACKUP_RETAIN = int(os.environ.get("PIER_ADDONS_BACKUP_RETAIN", "7"))
+PIER_ADDONS_BACKUP_RETAIN = _env_int("PIER_ADDONS_BACKUP_RETAIN", 7)
 PIER_REPOS_DIR = PIER_DATA_DIR / "repos"
 PIER_BUILDS_DIR = PIER_DATA_DIR / "builds"
 
 # Login throttle (api/throttle.py): failed logins per account and per client address in a
 # window; X-Forwarded-For is believed only from these proxies (comma-separated CIDRs).
-PIER_LOGIN_MAX_ATTEMPTS = int(os.environ.get("PIER_LOGIN_MAX_ATTEMPTS", "10"))
-PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS = int(
-    os.environ.get("PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", "20")
-)
-PIER_LOGIN_WINDOW_SECONDS = int(os.environ.get("PIER_LOGIN_WINDOW_SECONDS", "900"))
+PIER_LOGIN_MAX_ATTEMPTS = _env_int("PIER_LOGIN_MAX_ATTEMPTS", 10)
+PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS = _env_int("PIER_LOGIN_MAX_ATTEMPTS_PER_ADDRESS", 20)
+PIER_LOGIN_WINDOW_SECONDS = _env_int("PIER_LOGIN_WINDOW_SECONDS", 900)
 PIER_TRUSTED_PROXIES = os.environ.get("PIER_TRUSTED_PROXIES", "")
+
+# Metrics and autoscaling (runtime/metrics, api/services/autoscale.py).
+# Seconds between the collector's cgroup samples and writes (buckets stay 10 s wide).
+PIER_METRICS_INTERVAL = _env_float("PIER_METRICS_INTERVAL", 10)
+# Autoscaling adds a process once p95 stays above target this long, removes one once it
+# stays under half the target this long (Heroku's fast up, slow down).
+PIER_AUTOSCALE_UP_SECONDS = _env_int("PIER_AUTOSCALE_UP_SECONDS", 60)
+PIER_AUTOSCALE_DOWN_SECONDS = _env_int("PIER_AUTOSCALE_DOWN_SECONDS", 300)

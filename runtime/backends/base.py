@@ -81,6 +81,9 @@ class OutputShipper(Protocol):
 class BaseBackend:
     """A container engine seen as a set of labelled, individually addressable processes."""
 
+    # How many start_process calls the reconciler makes at once (scale-out, first deploy).
+    starts_at_once = 4
+
     def ensure_network(self) -> None:
         """Create whatever network app processes join, if it is missing; safe to repeat."""
         raise NotImplementedError("a backend must provide ensure_network()")
@@ -88,6 +91,14 @@ class BaseBackend:
     def list_processes(self, app: str | None = None) -> list[ProcessStatus]:
         """Return every app process the engine holds (all apps, or one), any state."""
         raise NotImplementedError("a backend must provide list_processes(app=None)")
+
+    def running_processes(self) -> list[ProcessStatus]:
+        """Return the running app processes (with ``container_id``), for metrics.
+
+        Called every few seconds: a backend whose :meth:`list_processes` is costly per
+        process (Docker inspects each one) should answer from one cheap listing.
+        """
+        return [p for p in self.list_processes() if p.state in ("starting", "up")]
 
     def start_process(
         self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts: int = 0

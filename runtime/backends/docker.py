@@ -50,12 +50,11 @@ import logging
 import math
 import socket
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import docker
 import docker.errors
-import requests.exceptions
 
 from runtime import applog
 from runtime.backends.base import (
@@ -66,7 +65,8 @@ from runtime.backends.base import (
     shell_command,
 )
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec, ProcessStatus
-from runtime.errors import BackendUnavailable, EngineError, StartFailed
+from runtime.docker_engine import LazyClient, _engine
+from runtime.errors import StartFailed
 from runtime.isolation import isolate_bridge
 from runtime.leases import Lease, Leases
 
@@ -88,21 +88,6 @@ STATES = {
 }
 
 
-@contextlib.contextmanager
-def _engine() -> Iterator[None]:
-    """Turn "the daemon is not there" into BackendUnavailable, whatever the SDK raises."""
-    try:
-        yield
-    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as e:
-        raise BackendUnavailable(f"Docker daemon unreachable: {e}") from e
-    except docker.errors.APIError as e:
-        if e.status_code == 503:
-            raise BackendUnavailable(f"Docker daemon unavailable: {e}") from e
-        raise EngineError(f"Docker: {e.explanation or e}") from e
-    except docker.errors.DockerException as e:
-        raise BackendUnavailable(f"Docker daemon unavailable: {e}") from e
-
-
 def _timestamp(value: str | None) -> float | None:
     """Parse Docker's RFC 3339 time (nanoseconds, Z), or None for its zero time."""
     if not value or value.startswith("0001-"):
@@ -111,6 +96,8 @@ def _timestamp(value: str | None) -> float | None:
 
 
 class Backend(BaseBackend):
+    client = LazyClient()
+
     def __init__(
         self,
         *,
@@ -129,7 +116,7 @@ class Backend(BaseBackend):
         With ``leases``, each one-off is leased by the process that starts it and can be
         reaped once that process is gone; without, one-offs are never reaped.
         """
-        self._client = client
+        self.client = client
         self.network = network
         self.bridge = bridge
         self.labels = dict(labels or {})
@@ -138,13 +125,6 @@ class Backend(BaseBackend):
         self.user = user
         self.port = port
         self.leases = leases
-
-    @property
-    def client(self) -> docker.DockerClient:
-        if self._client is None:
-            with _engine():
-                self._client = docker.from_env()
-        return self._client
 
     # -- network ----------------------------------------------------------------
 
@@ -191,6 +171,19 @@ class Backend(BaseBackend):
                     continue
                 statuses.append(self._status(attrs))
         return sorted(statuses, key=lambda p: (p.app, p.release, p.type, p.index))
+
+    def running_processes(self) -> list[ProcessStatus]:
+        """Return running processes from one container listing (no inspect per container)."""
+        statuses = []
+        with _engine():
+            for summary in self.client.api.containers(filters=self._filters()):
+                labels = summary["Labels"]
+                statuses.append(ProcessStatus(
+                    app=app_key(labels), type=labels["pier.process"],
+                    index=int(labels["pier.index"]), release=int(labels["pier.release"]),
+                    state="up", container_id=summary["Id"],
+                ))
+        return statuses
 
     def _status(self, attrs: dict) -> ProcessStatus:
         labels = attrs["Config"]["Labels"]
@@ -242,6 +235,17 @@ class Backend(BaseBackend):
             detach=True,
         )
 
+    def _process_labels(self, app: DesiredApp, spec: ProcessSpec, index: int,
+                        restarts: int) -> dict[str, str]:
+        """What the reconciler reads back from a process: its app, type, index, restarts."""
+        return {
+            **self._app_labels(app),
+            "pier.process": spec.type,
+            "pier.index": str(index),
+            "pier.restart": spec.token_for(index),
+            "pier.restarts": str(restarts),
+        }
+
     def _join_networks(self, app: DesiredApp, container) -> None:
         """Connect a created container to its app's add-on networks, before it starts."""
         for network in app.networks:
@@ -251,13 +255,7 @@ class Backend(BaseBackend):
         self, app: DesiredApp, spec: ProcessSpec, index: int, *, restarts: int = 0
     ) -> ProcessStatus:
         dyno = f"{spec.type}.{index}"
-        labels = {
-            **self._app_labels(app),
-            "pier.process": spec.type,
-            "pier.index": str(index),
-            "pier.restart": spec.token_for(index),
-            "pier.restarts": str(restarts),
-        }
+        labels = self._process_labels(app, spec, index, restarts)
         with _engine():
             try:
                 container = self.client.containers.create(

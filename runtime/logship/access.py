@@ -30,6 +30,16 @@ def epoch_timestamp(value: float | str | None) -> str:
     return str(value) if value else applog.now_timestamp()
 
 
+def service_ms(entry: dict) -> float:
+    """Return how long the app took to answer (ms), or the whole request when none did."""
+    service = entry.get("upstream_duration")
+    if service is None or float(service) < 0:  # no process answered
+        service = entry.get("duration_ms")
+    if service is None:
+        service = float(entry.get("duration") or 0) * 1000
+    return float(service)
+
+
 def router_line(
     entry: dict, dyno_for: Callable[[str], str | None] | None = None
 ) -> tuple[str, str, str] | None:
@@ -64,13 +74,8 @@ def router_line(
     connect = entry.get("connect_ms")  # HAProxy's; -1 when no process was connected to
     if isinstance(connect, int | float) and connect >= 0:
         fields.append(f"connect={round(connect)}ms")
-    service = entry.get("upstream_duration")
-    if service is None or float(service) < 0:  # no process answered
-        service = entry.get("duration_ms")
-    if service is None:
-        service = float(entry.get("duration") or 0) * 1000
     fields += [
-        f"service={round(float(service))}ms",
+        f"service={round(service_ms(entry))}ms",
         f"status={status}",
         f"bytes={int(entry.get('size') or 0)}",
         f"protocol={'https' if request.get('tls') else 'http'}",
@@ -87,9 +92,14 @@ class AccessLogTail:
 
     def __init__(self, path: str | os.PathLike, writer: StreamWriter, redis_client, *,
                  dyno_for: Callable[[str], str | None] | None = None,
+                 on_requests: Callable[[set[str]], None] | None = None,
+                 observe: Callable[[dict], None] | None = None,
                  poll: float = 0.2, chunk: int = 1 << 20) -> None:
         self.path = os.fspath(path)
         self.writer, self.redis, self.dyno_for = writer, redis_client, dyno_for
+        # Told which apps got requests, once per batch read (the sleeper's idle clocks).
+        self.on_requests = on_requests
+        self.observe = observe  # also sees every entry (the metrics collector)
         self.poll, self.chunk = poll, chunk
         self.field = f"router:{self.path}"
         self._file = None
@@ -141,12 +151,16 @@ class AccessLogTail:
                 if line:
                     batch.append(line)
             self.writer.put(batch, (self.field, f"{self._inode}:{self._offset}"))
+            if self.on_requests and batch:
+                self.on_requests({line.app for line in batch})
             shipped += len(batch)
         return shipped
 
     def _line(self, raw: bytes) -> Line | None:
         try:
             entry = json.loads(raw)
+            if self.observe and isinstance(entry, dict):
+                self.observe(entry)
             parsed = router_line(entry, self.dyno_for) if isinstance(entry, dict) else None
         except ValueError:
             return None

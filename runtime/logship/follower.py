@@ -30,10 +30,12 @@ class Follower(threading.Thread):
     """Read one container's stdout and stderr from ``since`` until it stops."""
 
     def __init__(self, api, container_id: str, app: str, dyno: str, since: str | None,
-                 writer: StreamWriter, on_exit: Callable[[Follower], None]) -> None:
+                 writer: StreamWriter, on_exit: Callable[[Follower], None],
+                 kind: str = "containers") -> None:
+        """``kind``: ``containers``, or ``tasks`` for a Swarm task (``container_id`` its id)."""
         super().__init__(name=f"logship-{app}-{dyno}", daemon=True)
         self.api, self.container_id, self.app, self.dyno = api, container_id, app, dyno
-        self.since, self.writer, self.on_exit = since, writer, on_exit
+        self.since, self.writer, self.on_exit, self.kind = since, writer, on_exit, kind
         self._response = None
 
     def run(self) -> None:
@@ -48,7 +50,7 @@ class Follower(threading.Thread):
         params = {"stdout": 1, "stderr": 1, "follow": 1, "timestamps": 1}
         if self.since:
             params["since"] = docker_since(self.since)
-        url = f"{self.api.base_url}/v{self.api.api_version}/containers/{self.container_id}/logs"
+        url = f"{self.api.base_url}/v{self.api.api_version}/{self.kind}/{self.container_id}/logs"
         self._response = self.api.get(url, params=params, stream=True, timeout=(10, None))
         try:
             self._response.raise_for_status()
@@ -90,6 +92,8 @@ class Shipper:
     ``labels`` (like the Docker backend's) narrow which containers are followed.
     """
 
+    follow_kind = "containers"  # what a Follower reads the logs of
+
     def __init__(self, docker_client, redis_client, *, writer: StreamWriter | None = None,
                  labels: dict[str, str] | None = None, rescan: float = 10.0) -> None:
         self.docker = docker_client
@@ -126,6 +130,10 @@ class Shipper:
                     self._addresses[network["IPAddress"]] = dyno
             running = summary.get("State") == "running"
             self._start(cid, app_key(labels), dyno, since.get(cid), running)
+        self._forget_vanished(present, since)
+
+    def _forget_vanished(self, present: set[str], since: dict[str, str]) -> None:
+        """Drop what is known of the containers (or tasks) the engine no longer holds."""
         with self._lock:
             self._done &= present
         stale = [cid for cid in since if not cid.startswith("router:") and cid not in present]
@@ -147,7 +155,7 @@ class Shipper:
                 return
             self._done.discard(cid)
             follower = Follower(self.docker.api, cid, app, dyno, since, self.writer,
-                                self._follower_ended)
+                                self._follower_ended, self.follow_kind)
             self._followers[cid] = follower
         follower.start()
 

@@ -41,6 +41,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,8 +50,9 @@ from typing import Any, BinaryIO
 
 from runtime import certnames
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
-from runtime.router import haproxy_tls
+from runtime.router import haproxy_process, haproxy_tls
 from runtime.router.base import BaseRouter, Route
+from runtime.router.haproxy_paths import Paths
 from runtime.router.pages import APP_ERROR, MAINTENANCE, NO_SUCH_APP, no_web
 
 SLOTS_MIN = 8
@@ -78,37 +80,6 @@ LOG_FORMAT = (
     '"status":%ST,"size":%B,"duration_ms":%Ta,"upstream":"%si:%sp","connect_ms":%Tc,'
     '"upstream_duration":%Tr}'
 )
-
-
-@dataclass(frozen=True)
-class Paths:
-    """Where one HAProxy router keeps its files: all of them under ``state_dir``."""
-
-    state_dir: Path
-
-    @property
-    def config(self) -> Path:
-        return self.state_dir / "haproxy.cfg"
-
-    @property
-    def hosts(self) -> Path:
-        return self.state_dir / "hosts.map"
-
-    @property
-    def admin(self) -> Path:
-        return self.state_dir / "admin.sock"
-
-    @property
-    def master(self) -> Path:
-        return self.state_dir / "master.sock"
-
-    @property
-    def servers(self) -> Path:
-        return self.state_dir / "servers.state"
-
-    @property
-    def pages(self) -> Path:
-        return self.state_dir / "pages"
 
 
 def backend_name(app: str) -> str:
@@ -140,7 +111,6 @@ def render_config(
     With ``https_listen``, HTTPS is served there too (see :mod:`runtime.router.haproxy_tls`).
     With ``api_host``, that host is the control plane's, at ``api_upstream``.
     """
-    tls = haproxy_tls.TlsPaths(paths.state_dir)
     error_pages = "\n".join(
         f"    http-error status {status} content-type \"text/html; charset=utf-8\" "
         f"file {paths.pages / 'app-error.html'} hdr Cache-Control no-store"
@@ -183,8 +153,8 @@ def render_config(
         error_pages,
         "",
         "frontend pier",
-        f"    bind {listen}",
-        *([haproxy_tls.bind_line(tls, https_listen)] if https_listen else []),
+        f"    bind {haproxy_process.bind_address(haproxy_process.HTTP_SOCKET, listen)}",
+        *([haproxy_tls.bind_line(paths, https_listen)] if https_listen else []),
         # Only the frontend logs (one JSON line per request); HAProxy's own notices go to
         # stderr, so the access log holds nothing else.
         "    log stdout format raw local0 info",
@@ -199,9 +169,9 @@ def render_config(
         # A process that closed the connection may have acted on the request: only
         # idempotent requests are sent again.
         "    http-request disable-l7-retry unless METH_GET || METH_OPTIONS",
-        *haproxy_tls.frontend_lines(tls),
+        *haproxy_tls.frontend_lines(paths),
         *([f"    acl pier_api var(txn.host) -m str {api_host.lower()}"] if api_host else []),
-        *(haproxy_tls.redirect_lines(tls, https_listen) if https_listen else []),
+        *(haproxy_tls.redirect_lines(paths, https_listen) if https_listen else []),
         "    " + _return(404, "no-such-app.html", paths)
         + " unless { var(txn.app) -m found }" + (" || pier_api" if api_host else ""),
         *(["    use_backend pier_api if pier_api"] if api_host else []),
@@ -306,7 +276,6 @@ class Router(BaseRouter):
         api_certificate: Callable[[], str] | None = None,
     ) -> None:
         self.paths = Paths(Path(state_dir))
-        self.tls = haproxy_tls.TlsPaths(Path(state_dir))
         self.https_listen = https_listen
         self.api_host, self.api_upstream = api_host, api_upstream
         # Returns the control plane's PEM bundle (chain, key), "" while there is none.
@@ -342,7 +311,7 @@ class Router(BaseRouter):
                 wanted[API_CERT] = api_pem
             self._certificates().sync(wanted)
             # After the certificates: a host is redirected only once HTTPS serves it.
-            haproxy_tls.Redirects(self.tls, self._api).sync({
+            haproxy_tls.Redirects(self.paths, self._api).sync({
                 host.lower() for r in routes if r.certificate and r.https_redirect
                 for host in certnames.covered_hosts(r.certificate, r.hosts)
             } | set(certnames.covered_hosts(api_pem, [self.api_host.lower()])))
@@ -398,19 +367,19 @@ class Router(BaseRouter):
         return runtime_api(self.paths.admin, command)
 
     def _certificates(self) -> haproxy_tls.Certificates:
-        return haproxy_tls.Certificates(self.tls, self._api)
+        return haproxy_tls.Certificates(self.paths, self._api)
 
     def add_challenge(self, token: str, key_authorization: str) -> None:
-        haproxy_tls.Challenges(self.tls, self._api).add(token, key_authorization)
+        haproxy_tls.Challenges(self.paths, self._api).add(token, key_authorization)
 
     def remove_challenge(self, token: str) -> None:
-        haproxy_tls.Challenges(self.tls, self._api).remove(token)
+        haproxy_tls.Challenges(self.paths, self._api).remove(token)
 
     # -- reloads ---------------------------------------------------------------------------
 
     def _reload(self, config: str, hosts: str) -> None:
         self._write_pages()
-        haproxy_tls.prepare(self.tls)
+        haproxy_tls.prepare(self.paths)
         self._save_servers()
         write_atomically(self.paths.hosts, hosts)
         candidate = self.paths.config.with_name(self.paths.config.name + ".new")
@@ -450,7 +419,7 @@ class Router(BaseRouter):
     def _prepare(self) -> list[str]:
         """Make sure there is a config to start from; return HAProxy's command line."""
         self._write_pages()
-        haproxy_tls.prepare(self.tls)
+        haproxy_tls.prepare(self.paths)
         if self._on_disk() is None:
             write_atomically(self.paths.hosts, "")
             write_atomically(self.paths.config, self._config([], {}))
@@ -458,25 +427,43 @@ class Router(BaseRouter):
                 "-f", str(self.paths.config)]
 
     def serve(self) -> int:
-        """Run HAProxy in the foreground as the router process; return its exit status.
+        """Run HAProxy as the router process, in the foreground, until a SIGTERM or SIGINT;
+        start it again at once whenever it dies (see :mod:`runtime.router.haproxy_process`).
+        Return its last exit status.
 
         Its access log comes through a pipe and is appended to ``access_log`` here:
         HAProxy makes stdout non-blocking, which drops a file's O_APPEND, so a reloaded
-        worker would write over the start of the file.
+        worker would write over the start of the file. The pipe is this process's, so no
+        line is lost while HAProxy restarts.
         """
         command = self._prepare()
+        sockets = {haproxy_process.HTTP_SOCKET: haproxy_process.listening_socket(self.listen)}
+        if self.https_listen:
+            sockets[haproxy_process.HTTPS_SOCKET] = haproxy_process.listening_socket(
+                self.https_listen)
         if self.access_log == "stdout":
-            os.execv(command[0], command)
-        process = subprocess.Popen(command, stdout=subprocess.PIPE)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
-            signal.signal(signum, lambda number, _frame: process.send_signal(number))
-        target = os.devnull if self.access_log == "discard" else self.access_log
+            supervisor = haproxy_process.Supervisor(command, sockets)
+            _forward_signals(supervisor)
+            return supervisor.run()
+        read, write = os.pipe()
         # A roomy pipe, read every 50 ms: HAProxy never blocks on it (a full pipe would
         # only drop log lines), and copying costs one wake-up per batch of requests.
         with contextlib.suppress(OSError):
-            fcntl.fcntl(process.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-        copy_lines(process.stdout.fileno(), target, pause=0.05)
-        return process.wait()
+            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+        supervisor = haproxy_process.Supervisor(command, sockets, stdout=write)
+        _forward_signals(supervisor)
+        status = []
+
+        def supervise() -> None:
+            try:
+                status.append(supervisor.run())
+            finally:
+                os.close(write)  # the copy below ends once HAProxy's last process is gone
+
+        threading.Thread(target=supervise, name="haproxy").start()
+        target = os.devnull if self.access_log == "discard" else self.access_log
+        copy_lines(read, target, pause=0.05)
+        return status[0] if status else 1
 
     def start(self, wait: float = 10.0, **popen: Any) -> subprocess.Popen:
         """Start :meth:`serve` in a child process and wait until HAProxy's API answers."""
@@ -531,6 +518,11 @@ def copy_lines(source: int, path: str, max_bytes: int = 64 << 20, pause: float =
         out.write(rest)
     finally:
         out.close()
+
+
+def _forward_signals(supervisor: haproxy_process.Supervisor) -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR2):
+        signal.signal(signum, lambda number, _frame: supervisor.signal(number))
 
 
 def _needed(route: Route, slots: list[Slot]) -> int:

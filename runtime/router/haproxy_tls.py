@@ -25,10 +25,11 @@ import datetime
 import fcntl
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.errors import ImproperlyConfigured, RouterUnavailable
+from runtime.router import haproxy_process
+from runtime.router.haproxy_paths import Paths
 
 # Mozilla's "intermediate" profile (TLS 1.2 with AEAD ciphers and forward secrecy, TLS 1.3).
 CIPHERS = ":".join([
@@ -41,34 +42,6 @@ CHALLENGE_PREFIX = "/.well-known/acme-challenge/"
 Api = Callable[[str], str]
 
 
-@dataclass(frozen=True)
-class TlsPaths:
-    state_dir: Path
-
-    @property
-    def certs(self) -> Path:
-        return self.state_dir / "certs"
-
-    @property
-    def crt_list(self) -> Path:
-        return self.state_dir / "certs.list"
-
-    @property
-    def default_cert(self) -> Path:
-        return self.state_dir / "default-cert.pem"
-
-    @property
-    def challenges(self) -> Path:
-        return self.state_dir / "acme-challenges.map"
-
-    @property
-    def redirects(self) -> Path:
-        return self.state_dir / "https-redirect.map"
-
-    def cert(self, app: str) -> Path:
-        return self.certs / f"{app}.pem"
-
-
 def global_lines() -> list[str]:
     return [
         f"    ssl-default-bind-ciphers {CIPHERS}",
@@ -78,13 +51,14 @@ def global_lines() -> list[str]:
     ]
 
 
-def bind_line(paths: TlsPaths, listen: str) -> str:
+def bind_line(paths: Paths, listen: str) -> str:
     # The first certificate is the default one: what a client naming no known host gets.
-    return (f"    bind {listen} ssl crt {paths.default_cert} crt-list {paths.crt_list}"
+    address = haproxy_process.bind_address(haproxy_process.HTTPS_SOCKET, listen)
+    return (f"    bind {address} ssl crt {paths.default_cert} crt-list {paths.crt_list}"
             " alpn h2,http/1.1")
 
 
-def frontend_lines(paths: TlsPaths) -> list[str]:
+def frontend_lines(paths: Paths) -> list[str]:
     """Answer ACME HTTP-01 challenges for every host, before any app routing."""
     return [
         f"    http-request set-var(txn.acme) path,field(4,/),map_str({paths.challenges})"
@@ -100,7 +74,7 @@ def https_url(host: str, https_listen: str) -> str:
     return f"https://{host}" + ("" if port == "443" else f":{port}")
 
 
-def redirect_lines(paths: TlsPaths, https_listen: str) -> list[str]:
+def redirect_lines(paths: Paths, https_listen: str) -> list[str]:
     """Send plain HTTP for the hosts in the redirect map to HTTPS (301), challenges aside."""
     target = https_url("%[var(txn.host)]", https_listen) + "%[capture.req.uri]"
     return [
@@ -110,7 +84,7 @@ def redirect_lines(paths: TlsPaths, https_listen: str) -> list[str]:
     ]
 
 
-def prepare(paths: TlsPaths) -> None:
+def prepare(paths: Paths) -> None:
     """Create what HAProxy needs to start an HTTPS listener: default cert, lists, map."""
     paths.certs.mkdir(parents=True, exist_ok=True, mode=0o700)
     for path in (paths.crt_list, paths.challenges, paths.redirects):
@@ -158,7 +132,7 @@ def self_signed_pem(name: str, days: int = 3650) -> str:
 class Certificates:
     """Keep HAProxy's certificates equal to one PEM bundle (chain + key) per app."""
 
-    def __init__(self, paths: TlsPaths, api: Api) -> None:
+    def __init__(self, paths: Paths, api: Api) -> None:
         self.paths = paths
         self.api = api  # sends one command to HAProxy's runtime API, returns its answer
 
@@ -217,7 +191,7 @@ class Certificates:
 class Challenges:
     """ACME HTTP-01 answers the router serves: token -> key authorization."""
 
-    def __init__(self, paths: TlsPaths, api: Api) -> None:
+    def __init__(self, paths: Paths, api: Api) -> None:
         self.paths = paths
         self.api = api  # sends one command to HAProxy's runtime API, returns its answer
 
@@ -234,7 +208,7 @@ class Challenges:
 class Redirects:
     """The hosts whose plain HTTP requests are redirected to HTTPS."""
 
-    def __init__(self, paths: TlsPaths, api: Api) -> None:
+    def __init__(self, paths: Paths, api: Api) -> None:
         self.paths = paths
         self.api = api
 

@@ -12,18 +12,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def broker(redis_url, monkeypatch):
-    """Send Celery tasks to the tests' Redis; return a function counting the queued ones."""
+def broker(redis_url):
+    """Send Celery tasks to the tests' Redis; return a function counting the queued ones.
+
+    Through celery_broker, which drops Celery's pools: a producer an earlier test of the
+    session made would otherwise still publish to that test's broker.
+    """
     import redis
     from django.conf import settings
 
-    from pier.celery import app
-    from pier.redis import celery_broker_url
+    from tests.helpers import celery_broker
 
-    monkeypatch.setattr(app.conf, "broker_url", celery_broker_url(redis_url))
     client = redis.Redis.from_url(redis_url)
     client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
-    yield lambda: client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+    with celery_broker(redis_url):
+        yield lambda: client.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
     client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 

@@ -5,7 +5,10 @@ DATABASE_URL points at PostgreSQL, else SQLite) and its own redis-server child, 
 running Pier never picks up a test's builds.
 """
 
+import contextlib
+import functools
 import hashlib
+import json
 import os
 import shutil
 import signal
@@ -23,7 +26,7 @@ import pytest
 
 from builds.engine import ensure_stack_images
 from tests.e2e.helpers import APP_SERVER
-from tests.helpers import free_port, git
+from tests.helpers import accepts_connections, free_port, git, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "apps"
@@ -65,6 +68,14 @@ class Platform:
                 start_new_session=True,
             )
         token = _wait_until_up(self.proc, self.output, self.url, first=not self.token)
+        # The API answering is not all: the router (and the registry, which collects its
+        # garbage before it listens) come up a little later.
+        ports = [self.router_port]
+        if registry := self.env.get("PIER_REGISTRY"):
+            ports.append(int(registry.rpartition(":")[2]))
+        for port in ports:
+            wait_for(lambda port=port: accepts_connections(port), timeout=60,
+                     what=f"the platform's port {port} to listen")
         if not self.token:
             self.token = token
             self.api = httpx.Client(
@@ -115,8 +126,15 @@ class Platform:
         return response.json()
 
 
-@pytest.fixture(scope="session")
-def platform(tmp_path_factory):
+@contextlib.contextmanager
+def platform_running(tmp_path_factory, name: str = "pier-data", **overrides: str | None):
+    """Run the whole platform with a data dir of its own, and stop it afterwards.
+
+    ``overrides`` change its environment (None unsets a variable: DATABASE_URL=None is
+    SQLite in the data dir). It gets a fresh PostgreSQL database when DATABASE_URL points
+    at PostgreSQL, and always a redis-server child of its own (as `make run` starts one):
+    nothing shared with other runs. The app containers it started are removed at the end.
+    """
     if (
         shutil.which("docker") is None
         or subprocess.run(["docker", "info"], capture_output=True).returncode
@@ -124,7 +142,7 @@ def platform(tmp_path_factory):
         pytest.skip("end-to-end tests need a running Docker Engine (scripts/ensure-docker.sh)")
     # Built once here, with no time limit: `up` then finds them ready.
     ensure_stack_images(progress=lambda line: None)
-    data_dir = tmp_path_factory.mktemp("pier-data")
+    data_dir = tmp_path_factory.mktemp(name)
     port, router_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -135,15 +153,17 @@ def platform(tmp_path_factory):
         "WEB_CONCURRENCY": "1",
         "PIER_BUILD_CONCURRENCY": "1",
         "PIER_ONEOFF_CONCURRENCY": "1",
-        # The drain tests listen on 127.0.0.1, which drains may reach only when allowed.
-        "PIER_OUTBOUND_ALLOW": "127.0.0.0/8",
     }
     env.pop("PIER_API_URL", None)
+    env.pop("REDIS_URL", None)
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
     drop_db = None
     if env.get("DATABASE_URL", "").startswith("postgres"):
         env["DATABASE_URL"], drop_db = _fresh_postgres(env["DATABASE_URL"])
-    # Its own redis-server child (as `make run` starts one): nothing shared with other runs.
-    env.pop("REDIS_URL", None)
     platform = Platform(env, data_dir, port, router_port)
     try:
         platform.start()
@@ -156,9 +176,21 @@ def platform(tmp_path_factory):
             drop_db()
 
 
+@pytest.fixture(scope="session")
+def platform(tmp_path_factory):
+    # The drain tests listen on 127.0.0.1, which drains may reach only when allowed.
+    with platform_running(tmp_path_factory, PIER_OUTBOUND_ALLOW="127.0.0.0/8") as platform:
+        yield platform
+
+
+def platform_label(data_dir: Path) -> str:
+    """The ``pier.platform`` label of what a platform with this data dir starts."""
+    return hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+
+
 def _remove_app_containers(data_dir: Path) -> None:
     """Remove the app containers this platform started (they outlive it, by design)."""
-    label = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+    label = platform_label(data_dir)
     client = docker.from_env()
     for container in client.containers.list(all=True, filters={"label": f"pier.platform={label}"}):
         container.remove(force=True)
@@ -198,21 +230,27 @@ def app_repo(tmp_path):
     return make
 
 
+def push_server(platform, workdir: Path, text: str = "v-one", app: str | None = None,
+                procfile: str | None = None, app_json: dict | None = None):
+    """Push a small server whose reply names its text, COLOR and DYNO (creating the app
+    and its repository in ``workdir`` the first time), with ``app_json`` as its app.json
+    when given; return (app, git's result)."""
+    app = app or f"rt-{uuid.uuid4().hex[:6]}"
+    repo = workdir / app
+    if not repo.exists():
+        platform.create_app(app)
+        repo.mkdir()
+        git("init", "-q", "--initial-branch=main", cwd=repo)
+    (repo / "Procfile").write_text(procfile or APP_SERVER.format(text=text))
+    if app_json is not None:
+        (repo / "app.json").write_text(json.dumps(app_json))
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", text, cwd=repo)
+    result = git("push", platform.git_url(app), "HEAD:main", cwd=repo, check=False)
+    return app, result
+
+
 @pytest.fixture
 def pushed(platform, tmp_path):
-    """Create an app and push a small server whose reply names its text, COLOR and DYNO."""
-
-    def deploy(text: str = "v-one", app: str | None = None, procfile: str | None = None):
-        app = app or f"rt-{uuid.uuid4().hex[:6]}"
-        repo = tmp_path / app
-        if not repo.exists():
-            platform.create_app(app)
-            repo.mkdir()
-            git("init", "-q", "--initial-branch=main", cwd=repo)
-        (repo / "Procfile").write_text(procfile or APP_SERVER.format(text=text))
-        git("add", "-A", cwd=repo)
-        git("commit", "-qm", text, cwd=repo)
-        result = git("push", platform.git_url(app), "HEAD:main", cwd=repo, check=False)
-        return app, result
-
-    return deploy
+    """Push a small server to the session's platform (see push_server)."""
+    return functools.partial(push_server, platform, tmp_path)

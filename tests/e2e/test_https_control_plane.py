@@ -22,8 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from builds.engine import ensure_stack_images
-from tests.e2e.conftest import Platform, _remove_app_containers
+from tests.e2e.conftest import platform_running
 from tests.helpers import free_port, git
 
 pytestmark = pytest.mark.docker
@@ -74,30 +73,15 @@ def make_ca_and_server_cert(directory: Path, host: str) -> tuple[Path, Path, Pat
 
 @pytest.fixture(scope="module")
 def https_platform(tmp_path_factory):
-    if subprocess.run(["docker", "info"], capture_output=True).returncode:
-        pytest.skip("end-to-end tests need a running Docker Engine (scripts/ensure-docker.sh)")
-    ensure_stack_images(progress=lambda line: None)
-    data_dir = tmp_path_factory.mktemp("pier-https")
-    ca, crt, key = make_ca_and_server_cert(data_dir, "localhost")
-    port, router_port, https_port = free_port(), free_port(), free_port()
-    env = {**os.environ, "PORT": str(port), "PIER_DATA_DIR": str(data_dir),
-           "PIER_ADMIN_EMAIL": "e2e@example.com", "PIER_ROUTER_PORT": str(router_port),
-           "PIER_ROUTER_HTTPS_PORT": str(https_port), "PIER_API_HOST": "localhost",
-           "PIER_API_CERT_FILE": str(crt), "PIER_API_KEY_FILE": str(key),
-           "WEB_CONCURRENCY": "1", "PIER_BUILD_CONCURRENCY": "1",
-           "PIER_ONEOFF_CONCURRENCY": "1"}
-    for name in ("PIER_API_URL", "REDIS_URL", "DATABASE_URL"):
-        env.pop(name, None)  # SQLite and a redis-server child of its own
-    platform = Platform(env, data_dir, port, router_port)
-    platform.https_url, platform.ca = f"https://localhost:{https_port}", ca
-    try:
-        platform.start()
+    ca, crt, key = make_ca_and_server_cert(tmp_path_factory.mktemp("pier-https-ca"),
+                                           "localhost")
+    https_port = free_port()
+    with platform_running(tmp_path_factory, "pier-https", DATABASE_URL=None,
+                          PIER_ROUTER_HTTPS_PORT=str(https_port), PIER_API_HOST="localhost",
+                          PIER_API_CERT_FILE=str(crt), PIER_API_KEY_FILE=str(key)) as platform:
+        platform.https_url, platform.ca = f"https://localhost:{https_port}", ca
         _wait_for_https(platform)
         yield platform
-    finally:
-        if platform.proc is not None:
-            platform.stop()
-        _remove_app_containers(data_dir)
 
 
 def trusting(ca: Path) -> ssl.SSLContext:

@@ -64,9 +64,15 @@ def test_killed_process_restarts_while_others_serve(platform, pushed):
     # connection on web.2 and takes web.1 out, before the runtime even notices.
     replies = [platform.get(app) for _ in range(10)]
     assert [r.status_code for r in replies] == [200] * 10, [r.text[:80] for r in replies]
-    wait_for(lambda: up_dynos(platform, app) == ["web.1", "web.2"], what="web.1 restarted")
-    web1 = next(d for d in platform.api.get(f"/apps/{app}/dynos").json() if d["name"] == "web.1")
-    assert web1["restarts"] >= 1
+
+    def web1_restarted() -> bool:
+        # Right after the kill the listing may still be the pass before it (web.1 up, never
+        # restarted): wait for the pass that restarted it, not merely for two up.
+        dynos = platform.api.get(f"/apps/{app}/dynos").json()
+        web1 = next(d for d in dynos if d["name"] == "web.1")
+        return up_dynos(platform, app) == ["web.1", "web.2"] and web1["restarts"] >= 1
+
+    wait_for(web1_restarted, what="web.1 restarted, its restart counted")
     logs = platform.api.get(f"/apps/{app}/log-stream", params={"source": "pier"}).text
     assert "Process exited" in logs or "crashed" in logs
 
@@ -107,10 +113,12 @@ def test_restart_rolls_without_failed_requests_and_one_process_alone(platform, p
 
 def test_release_that_never_binds_port_fails_and_old_keeps_serving(platform, pushed):
     app, _ = pushed("v-good")
-    _, result = pushed("v-bad", app=app, procfile="web: sleep 100000\n")
+    # A 10 s startup check instead of the default 60 s: the same verdict, sooner.
+    startup = {"healthchecks": {"web": [{"type": "startup", "path": "/", "timeout": 10}]}}
+    _, result = pushed("v-bad", app=app, procfile="web: sleep 100000\n", app_json=startup)
     assert result.returncode != 0
     assert "failed" in result.stderr and "previous release keeps serving" in result.stderr
-    assert "did not accept connections on PORT" in result.stderr  # what it waited for
+    assert "did not answer GET /" in result.stderr and "within 10s" in result.stderr
     assert platform.get(app).text.startswith("v-good")
     latest = platform.api.get(f"/apps/{app}/releases").json()[0]
     assert latest["status"] == "failed"

@@ -5,12 +5,15 @@
 - An attached app's process cannot use the add-on's bridge to reach services on the host
   (its INPUT rule; without it, the bridge's gateway address is a way in).
 - An add-on the user cannot see cannot be attached: 404, like a missing one.
+- Nor can its client be opened (`pier pg:psql`): 404 too, and no credentials in the answer.
 """
 
+import json
 import socket
 import threading
 
 import pytest
+from websockets.sync.client import connect
 
 from addons.container import desired
 from api.models import App
@@ -18,9 +21,6 @@ from api.services import addons
 from tests.integration.addons import conftest as addon_fixtures
 
 # The add-on integration tests' fixtures: real add-on containers and app one-offs.
-addons_docker = addon_fixtures.addons_docker
-service_images = addon_fixtures.service_images
-platform_label = addon_fixtures.platform_label
 addons_engine = addon_fixtures.addons_engine
 make_app = addon_fixtures.make_app
 run_in = addon_fixtures.run_in
@@ -93,3 +93,20 @@ def test_cannot_attach_an_addon_of_someone_else(make_app, user, make_user, clien
     assert api.get(f"/api/addons/{addon.name}").status_code == 404
     assert api.delete(f"/api/apps/isovictim/addons/{addon.name}?confirm=isovictim"
                       ).status_code == 404
+
+
+def test_another_user_cannot_open_the_addon_shell(make_app, user, make_user, asgi_server):
+    """`pier pg:psql` on someone else's app is refused like a missing app, before any process."""
+    app = make_app("shellowner")
+    addon = addons.addon_create(app=app, user=user, service="postgresql")
+    stranger = make_user("shell-stranger@example.com")
+    base = asgi_server.replace("http://", "ws://")
+    for topic, token, status in (("pg", stranger.plaintext_token, 404),
+                                 ("redis", user.plaintext_token, 404),  # it has no Redis
+                                 ("pg", "nope", 401)):
+        with connect(f"{base}/api/apps/shellowner/{topic}/shell",
+                     additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+            ws.send(json.dumps({"addon": addon.name}))
+            answer = json.loads(ws.recv(timeout=30))
+        assert answer["status"] == status, answer
+        assert addon.credentials["password"] not in answer["error"]

@@ -24,6 +24,7 @@ from tests.integration.builds import conftest as builds
 # The real-build fixtures of tests/integration/builds (pytest finds fixtures by name here).
 session_id = builds.session_id
 made, builder = builds.made, builds.builder
+network, run_web = builds.network, builds.run_web
 
 pytestmark = pytest.mark.docker
 
@@ -139,6 +140,30 @@ def test_a_cache_filled_by_root_builds_is_handed_to_the_build_user(
     app = buildpack_app(tmp_path / "rootcache", 'rm -rf "$2/python" && echo REPLACED\n')
     _, lines = builder.build("rootcache", source_dir=app, cache_key="rootcache")
     assert "REPLACED" in lines
+
+
+def test_a_dependency_layer_planted_by_one_app_never_reaches_another(
+    builder, run_web, docker_client, tmp_path
+):
+    # The attacker has the victim's requirements (so the same dependency key) and a
+    # buildpack after Python's that plants a module in the virtualenv: in its cache, and so
+    # in its dependency layer.
+    attacker = buildpack_app(
+        tmp_path / "attacker",
+        "for d in .venv/lib/python3*/site-packages; do\n"
+        "  echo '__version__ = \"PLANTED\"' > \"$d/six.py\"\n"
+        "done\n",
+        files={"requirements.txt": "six==1.17.0\n", "app.py": "", "Procfile": "web: x\n"},
+    )
+    (attacker / ".buildpacks").write_text("python\n./vendor/attack\n")
+    planted, lines = builder.build("attacker", source_dir=attacker, cache_key="attacker")
+    assert "/app/.venv: new dependencies, making their layer" in "\n".join(lines)
+    check = ["python", "-c", "import six; print(six.__version__)"]
+    assert docker_client.containers.run(planted.image, check, remove=True).strip() == b"PLANTED"
+
+    victim, lines = builder.build("python-req", cache_key="victim")
+    assert "/app/.venv: new dependencies, making their layer" in "\n".join(lines)
+    assert "six=1.17.0" in run_web(victim.image)
 
 
 def test_build_cannot_reach_the_hosts_services(builder, docker_client, host_listener, tmp_path):

@@ -1,4 +1,5 @@
-"""docker-compose.yml exposes only the router and the control plane; Redis needs a password.
+"""docker-compose.yml exposes only the router, the control plane and the registry;
+Redis needs a password.
 
 `docker compose` is not installed on the development machines, so the file is parsed with
 PyYAML and compose's `${VAR:?message}` / `${VAR:-default}` interpolation is done here; the
@@ -42,7 +43,7 @@ def services() -> dict:
 def test_only_router_and_control_plane_listen_on_the_host(services):
     published = {name for name, s in services.items() if s.get("ports")}
     host_network = {name for name, s in services.items() if s.get("network_mode") == "host"}
-    assert published == {"web"}  # the control plane
+    assert published == {"web", "registry"}  # the control plane, Pier's registry
     assert host_network == {"runtime", "router"}  # the router's :80; the runtime listens on none
     assert "ports" not in services["postgres"] and "ports" not in services["redis"]
 

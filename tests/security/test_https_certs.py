@@ -9,7 +9,8 @@ import pytest
 
 from api.models import Certificate
 from runtime.errors import RouterUnavailable
-from runtime.router.haproxy_tls import Challenges, TlsPaths
+from runtime.router.haproxy_paths import Paths
+from runtime.router.haproxy_tls import Challenges
 from tests.integration.cli.test_cli_certs import make_cert
 
 INJECTED = "\n\nshutdown sessions server app_other/w1\nadd map /tmp/x evil value\n\n"
@@ -31,7 +32,7 @@ def test_text_around_pem_blocks_never_reaches_the_router(api, tmp_path):
 @pytest.mark.parametrize("token", ["a b", "a;shutdown sessions", "a\nshow info", ""])
 def test_acme_tokens_cannot_carry_runtime_api_commands(tmp_path, token):
     sent = []
-    challenges = Challenges(TlsPaths(tmp_path), sent.append)
+    challenges = Challenges(Paths(tmp_path), sent.append)
     with pytest.raises(RouterUnavailable, match="not an ACME token"):
         challenges.add(token, "key.auth")
     with pytest.raises(RouterUnavailable, match="not an ACME token"):

@@ -5,6 +5,7 @@ build queue, one on the one-off queue, as the Procfile's `worker` and `oneoff` r
 containers of the stack run image.
 """
 
+import threading
 import time
 from contextlib import suppress
 
@@ -57,11 +58,22 @@ def workers(redis_url, redis_client):
         # its harness cannot always stop the second (it then waits and raises RuntimeError):
         # stop each worker directly, and let a thread that still lingers (a daemon, on a
         # Redis this test stops) end with the process rather than fail a test that passed.
+        # Stopping closes the worker's broker connection while its consumer thread may still
+        # use it: the close can fail (Bad file descriptor, I/O on closed file) or wait
+        # forever for a BRPOP reply the consumer already took. So each stop runs in a
+        # daemon thread given a bounded time; the Redis this test stops next ends any wait.
         for worker in running:
-            worker.stop(in_sighandler=False)
+            stopper = threading.Thread(target=_stop_quietly, args=(worker,), daemon=True)
+            stopper.start()
+            stopper.join(15)
         for harness in reversed(harnesses):
             with suppress(RuntimeError):
                 harness.__exit__(None, None, None)
+
+
+def _stop_quietly(worker) -> None:
+    with suppress(Exception):
+        worker.stop(in_sighandler=False)
 
 
 def _oneoff_containers(client, app: str) -> dict[str, str]:

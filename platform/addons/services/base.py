@@ -52,7 +52,11 @@ class AddonService:
         raise NotImplementedError("a service must provide credentials()")
 
     def command(self, *, credentials: dict[str, str], plan: Plan) -> tuple[str, ...]:
-        """Return the arguments of the container's command (given to its entrypoint)."""
+        """Return the server's options (its image's entrypoint starts the server with them).
+
+        The entrypoint runs a program instead when the first argument is not an option:
+        that is how `pier pg:psql` runs the client from the same image.
+        """
         raise NotImplementedError("a service must provide command(credentials, plan)")
 
     def url(self, *, credentials: dict[str, str], host: str, port: int) -> str:
@@ -66,9 +70,18 @@ class AddonService:
         """Return commands that make the credentials valid (run at creation and rotation)."""
         return []
 
-    def shell_command(self, *, credentials: dict[str, str]) -> list[str]:
-        """Return the interactive client (psql, redis-cli) run in the container."""
-        raise NotImplementedError("a service must provide shell_command(credentials)")
+    def client(self, *, credentials: dict[str, str], host: str,
+               port: int) -> tuple[list[str], dict[str, str]]:
+        """Return the interactive client (psql, redis-cli) as (argv, environment).
+
+        It runs from the service's image in a one-off process (`pier pg:psql`): the
+        credentials go in the environment, never in argv, which logs and `ps` show.
+        """
+        raise NotImplementedError("a service must provide client(credentials, host, port)")
+
+    def recreate_to_rotate(self) -> bool:
+        """Return True when new credentials need a new container (they are in its command)."""
+        return False
 
     def desired(self, *, addon_id: str, name: str, credentials: dict[str, str],
                 plan: Plan) -> DesiredAddon:

@@ -66,9 +66,12 @@ class Service(AddonService):
             psql(f"REVOKE ALL ON DATABASE {database} FROM PUBLIC"),
         ]
 
-    def shell_command(self, *, credentials: dict[str, str]) -> list[str]:
-        user, database, _ = _sql(credentials)
-        return ["psql", "-h", SOCKET, "-U", user, "-d", database]
+    def client(self, *, credentials: dict[str, str], host: str,
+               port: int) -> tuple[list[str], dict[str, str]]:
+        user, database, password = _sql(credentials)
+        return ["psql"], {"PGHOST": host, "PGPORT": str(port), "PGUSER": user,
+                          "PGDATABASE": database, "PGPASSWORD": password,
+                          "PGSSLMODE": "require", "HOME": "/tmp"}
 
     def info_command(self, *, credentials: dict[str, str]) -> list[str]:
         """Return a command printing version|size|connections|tables."""

@@ -32,5 +32,12 @@ class Service(AddonService):
     def ready_command(self, *, credentials: dict[str, str]) -> list[str]:
         return ["redis-cli", "--no-auth-warning", "-a", _password(credentials), "-e", "ping"]
 
-    def shell_command(self, *, credentials: dict[str, str]) -> list[str]:
-        return ["redis-cli", "--no-auth-warning", "-a", _password(credentials)]
+    def client(self, *, credentials: dict[str, str], host: str,
+               port: int) -> tuple[list[str], dict[str, str]]:
+        return (["redis-cli", "-h", host, "-p", str(port)],
+                {"REDISCLI_AUTH": _password(credentials), "HOME": "/tmp"})
+
+    def recreate_to_rotate(self) -> bool:
+        # The password is in redis-server's command line: a restart by Docker would bring
+        # the old one back unless the container is made again with the new command.
+        return True

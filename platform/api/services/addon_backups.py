@@ -92,19 +92,52 @@ def backup_get(*, addon: Addon, label: str) -> AddonBackup:
     return backup
 
 
+def backup_file(*, addon: Addon, label: str) -> tuple[AddonBackup, Path]:
+    """Return a backup that can be downloaded and its dump file."""
+    backup = backup_get(addon=addon, label=label)
+    if backup.status != AddonBackup.Status.SUCCEEDED:
+        raise Invalid(f"backup {backup.label} {backup.status}: nothing to download")
+    return backup, backup_path(backup)
+
+
 def backup_restore(*, app: App, addon: Addon, label: str, confirm: str | None) -> AddonBackup:
-    """Replace the add-on's data with a backup's (the app's name confirms)."""
+    """Queue the restore of a backup into the add-on (the app's name confirms).
+
+    The add-on is ``restoring`` until the worker is done (``backup_restore_run``).
+    """
+    from api.tasks import addon_restore_task  # the task module imports this one
+
     backup = backup_get(addon=addon, label=label)
     if confirm != app.name:
         raise Invalid(f"restoring {backup.label} overwrites the data of {addon.name}: run it "
                       f"again with --confirm {app.name}")
     if backup.status != AddonBackup.Status.SUCCEEDED:
         raise Conflict(f"backup {backup.label} {backup.status}: it cannot be restored")
+    with transaction.atomic():
+        started = Addon.objects.filter(pk=addon.pk, state=Addon.State.AVAILABLE).update(
+            state=Addon.State.RESTORING, last_error="")
+        if not started:
+            addon.refresh_from_db()
+            raise Conflict(f"{addon.name} is {addon.state}: restore once it is available")
+        transaction.on_commit(lambda: addon_restore_task.delay(backup.pk))
+    return backup
+
+
+def backup_restore_run(*, backup_id: int) -> Addon:
+    """Replace the add-on's data with the backup's; a failure is kept in its last_error.
+
+    pg_restore runs in one transaction: when it fails, the data is as it was.
+    """
+    backup = AddonBackup.objects.select_related("addon").get(pk=backup_id)
+    addon, error = backup.addon, ""
     try:
         provider_for(addon).restore(addon, backup_path(backup))
-    except ProviderError as e:
-        raise AddonUnavailable(f"restoring {backup.label} into {addon.name} failed: {e}") from e
-    return backup
+    except (ProviderError, OSError) as e:
+        error = f"restoring {backup.label} into {addon.name} failed: {e}"
+    Addon.objects.filter(pk=addon.pk, state=Addon.State.RESTORING).update(
+        state=Addon.State.AVAILABLE, last_error=error)
+    addon.refresh_from_db()
+    return addon
 
 
 def backup_schedule(*, addon: Addon, at: str) -> Addon:

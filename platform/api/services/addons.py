@@ -11,6 +11,7 @@ import random
 import re
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.db.models import Q, QuerySet
 
@@ -93,7 +94,13 @@ def _free_name(service: str) -> str:
 
 def addon_create(*, app: App, user, service: str, plan: str | None = None,
                  alias: str | None = None) -> Addon:
-    """Provision an add-on for app and attach it (a new release sets its URL)."""
+    """Record an add-on of app and queue its provisioning on the worker (``addon_provision``).
+
+    Its attachment is made at once, so its config var's name is taken; the var itself is
+    set by a release once the add-on is available. Return the add-on as it is now.
+    """
+    from api.tasks import addon_provision_task  # the task module imports this one
+
     kind = _service(service)
     plan = _plan(plan)
     name = _alias(alias, kind.attachment)
@@ -102,28 +109,52 @@ def addon_create(*, app: App, user, service: str, plan: str | None = None,
     provider_kind = Addon.Provider.SERVER if server else Addon.Provider.CONTAINER
     addon = Addon(name=_free_name(kind.name), service=kind.name, plan=plan, app=app,
                   provider=provider_kind)
-    provider = provider_for(addon)
-    addon.credentials = provider.credentials(kind)
-    addon.save()
-    try:
-        provider.provision(addon)
-    except ProviderError as e:
-        _provision_failed(addon=addon, provider=provider, error=e)
-    addon.state = Addon.State.AVAILABLE
-    addon.save(update_fields=["state"])
-    _attach(addon=addon, app=app, name=name, user=user)
+    addon.credentials = provider_for(addon).credentials(kind)
+    with transaction.atomic():
+        addon.save()
+        _attachment_create(addon=addon, app=app, name=name)
+        transaction.on_commit(lambda: addon_provision_task.delay(str(addon.pk), user.pk))
+    addon.refresh_from_db()
     return addon
 
 
-def _provision_failed(*, addon: Addon, provider, error: Exception):
-    """Remove what was made (there is no data yet) and say what went wrong."""
-    log.warning("add-on %s not provisioned: %s", addon.name, error)
+def addon_provision(*, addon_id, user_id) -> Addon:
+    """Start the add-on (the worker's part of addons:create), then set its config vars.
+
+    A failure leaves it ``failed`` with its error, and nothing of it running.
+    """
+    addon = Addon.objects.get(pk=addon_id)
+    if addon.state != Addon.State.PROVISIONING:  # a task delivered twice
+        return addon
+    provider = provider_for(addon)
+    try:
+        provider.provision(addon)
+    except ProviderError as e:
+        log.warning("add-on %s not provisioned: %s", addon.name, e)
+        _provider_destroy_quietly(addon=addon, provider=provider)
+        Addon.objects.filter(pk=addon.pk, state=Addon.State.PROVISIONING).update(
+            state=Addon.State.FAILED, last_error=f"could not provision {addon.name}: {e}")
+        addon.refresh_from_db()
+        return addon
+    user = get_user_model().objects.filter(pk=user_id).first()
+    with transaction.atomic():
+        made = Addon.objects.filter(pk=addon.pk, state=Addon.State.PROVISIONING).update(
+            state=Addon.State.AVAILABLE)
+        for row in addon.attachments.select_related("app") if made else ():
+            config_update(app=row.app, user=user, changes={row.config_var: provider.url(addon)},
+                          description=f"Attach {addon.name} ({row.config_var})")
+    if not made:  # destroyed while it was being made
+        _provider_destroy_quietly(addon=addon, provider=provider)
+    addon.refresh_from_db()
+    return addon
+
+
+def _provider_destroy_quietly(*, addon: Addon, provider) -> None:
+    """Remove what provisioning made (there is no data yet)."""
     try:
         provider.destroy(addon)
     except ProviderError as e:
         log.warning("add-on %s not cleaned up: %s", addon.name, e)
-    addon.delete()
-    raise AddonUnavailable(f"could not provision {addon.name}: {error}") from error
 
 
 def _check_alias_free(*, app: App, name: str) -> None:
@@ -133,13 +164,17 @@ def _check_alias_free(*, app: App, name: str) -> None:
                        "--as ALIAS, or detach / unset it first")
 
 
+def _attachment_create(*, addon: Addon, app: App, name: str) -> AddonAttachment:
+    try:
+        with transaction.atomic():
+            return AddonAttachment.objects.create(addon=addon, app=app, name=name)
+    except IntegrityError as e:
+        raise Conflict(f"{name}_URL is already an attachment of {app.name}") from e
+
+
 def _attach(*, addon: Addon, app: App, name: str, user) -> AddonAttachment:
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                row = AddonAttachment.objects.create(addon=addon, app=app, name=name)
-        except IntegrityError as e:
-            raise Conflict(f"{name}_URL is already an attachment of {app.name}") from e
+        row = _attachment_create(addon=addon, app=app, name=name)
         config_update(app=app, user=user, changes={row.config_var: provider_for(addon).url(addon)},
                       description=f"Attach {addon.name} ({row.config_var})")
     return row
@@ -183,28 +218,34 @@ def addon_destroy(*, app: App, user, name: str, confirm: str | None) -> Addon:
     if confirm != app.name:
         raise Invalid(f"destroying {addon.name} removes its data: run it again with "
                       f"--confirm {app.name}")
+    if addon.state == Addon.State.RESTORING:
+        raise Conflict(f"{addon.name} is restoring a backup: destroy it once that is done")
     elsewhere = sorted(addon.attachments.exclude(app=app).values_list("app__name", flat=True))
     if elsewhere:
         raise Conflict(f"{addon.name} is still attached to {', '.join(elsewhere)}: detach it "
                        "there first (`pier addons:detach`)")
     from api.services.addon_backups import backup_final  # backups need this module's helpers
 
-    backup_final(addon=addon)
+    has_data = addon.state == Addon.State.AVAILABLE  # not one still being made, or failed
+    if has_data:
+        backup_final(addon=addon)
     for row in addon.attachments.select_related("addon", "app"):
         _detach(row=row, user=user)
-    try:
-        provider_for(addon).destroy(addon)
-    except ProviderError as e:
-        raise AddonUnavailable(f"could not destroy {addon.name}: {e}") from e
-    addon.state = Addon.State.DESTROYED
-    addon.save(update_fields=["state"])
+    if has_data:
+        try:
+            provider_for(addon).destroy(addon)
+        except ProviderError as e:
+            raise AddonUnavailable(f"could not destroy {addon.name}: {e}") from e
+    else:  # a failed one's leftovers were removed when it failed; a new one's, by its task
+        _provider_destroy_quietly(addon=addon, provider=provider_for(addon))
+    Addon.objects.filter(pk=addon.pk).update(state=Addon.State.DESTROYED)
+    addon.refresh_from_db()
     return addon
 
 
 def addon_credentials_rotate(*, addon: Addon, user) -> Addon:
     """Set a new password; every attached app gets the new URL through a release."""
-    if addon.service != "postgresql":
-        raise Invalid(f"{addon.name}: only PostgreSQL add-ons can rotate their credentials")
+    addon_check_available(addon)
     provider = provider_for(addon)
     addon.credentials = {**addon.credentials,
                          "password": services()[addon.service].credentials()["password"]}
@@ -217,6 +258,12 @@ def addon_credentials_rotate(*, addon: Addon, user) -> Addon:
         config_update(app=row.app, user=user, changes={row.config_var: provider.url(addon)},
                       description=f"Rotate the credentials of {addon.name} ({row.config_var})")
     return addon
+
+
+def addon_check_available(addon: Addon) -> None:
+    if addon.state != Addon.State.AVAILABLE:
+        raise Conflict(f"{addon.name} is {addon.state}: try again once it is available "
+                       f"(see `pier addons:info {addon.name}`)")
 
 
 def addon_info(*, addon: Addon) -> list[str]:

@@ -29,8 +29,14 @@ from builds.paths import build_dir_for
 from gitpush.repos import repo_path
 from pier.redis import get_redis
 from pier.runtime_config import runtime_backend
+from registry.repositories import (
+    repository_destroy,
+    repository_name_check,
+    repository_rename,
+)
 from runtime import applog
 from runtime.drains import positions_forget
+from runtime.metrics import MetricsStore
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +98,7 @@ def app_update(
         _validate_name(new_name)
         if App.objects.filter(name=new_name).exists():
             raise Conflict(f"app name {new_name!r} is already taken: choose another")
+        repository_rename(app=app, old=app.name, new=new_name)
         app.name = new_name
     if maintenance is not None:
         if not isinstance(maintenance, bool):
@@ -108,6 +115,7 @@ def app_update(
 
 def _validate_name(name: str) -> None:
     validate_app_name(name)
+    repository_name_check(name=name)
     # The app's default host would be the control plane's: the router sends that host to
     # the control plane, but ACME would issue the app a certificate for it.
     if settings.PIER_API_HOST and f"{name}.{settings.PIER_DOMAIN}" == settings.PIER_API_HOST:
@@ -125,6 +133,8 @@ def app_destroy(*, user, name: str) -> None:
     build_ids = [str(pk) for pk in app.builds.values_list("pk", flat=True)]
     # Releases point at builds and configs with PROTECT; drop them first.
     app.releases.all().delete()
+    # At once, not in the purge: the name is free from now on, its images must not be.
+    repository_destroy(name=app.name)
     app.delete()
     runtime_nudge_on_commit()  # the runtime stops the processes of apps that are gone
     transaction.on_commit(lambda: _purge_later(app_id=app_id, build_ids=build_ids))
@@ -175,6 +185,7 @@ def app_purge(*, app_id: str, build_ids: list[str]) -> None:
     client.delete(applog.stream_key(app_id),
                   *(logstream.stream_key(build_id) for build_id in build_ids))
     positions_forget(client, app_id)
+    MetricsStore(client).forget(app_id)
     dyno_status.statuses_write(app=app_id, statuses={})
     shutil.rmtree(repo_path(app_id), ignore_errors=True)
     for build_id in build_ids:

@@ -3,14 +3,19 @@
 The jobs are the current release's; ``cron_tick`` (Celery beat, every minute) queues the
 due ones on the one-off queue, each run a one-off process of the release current when it
 starts (``scheduler.N`` in the logs), counted against its owner's one-off processes
-(PIER_MAX_ONEOFFS_PER_USER). One run at a time per job: a job still running when
-its time comes again is skipped, and logged. The next time is always counted from now, so
-runs missed while Pier was down happen once on recovery, not once per missed time.
+(PIER_MAX_ONEOFFS_PER_USER): a run finding them all taken waits for one, up to
+``SLOT_WAIT_SECONDS``, then is logged as not started. One run at a time per job: a job
+still running when its time comes again is skipped, and logged. The next time is always
+counted from now, so runs missed while Pier was down happen once on recovery, not once per
+missed time. The due runs of one tick are queued taking each app in turn, so an app with
+many jobs does not hold back the others.
 """
 
 import hashlib
+import itertools
 import logging
 import secrets
+from collections import defaultdict
 from datetime import datetime, timedelta
 
 from croniter import croniter
@@ -25,6 +30,13 @@ from logs.events import event_log
 log = logging.getLogger(__name__)
 # A run that never reported back (its worker was killed) stops blocking its job after this.
 RUN_LEASE = timedelta(seconds=ONEOFF_TIMEOUT_SECONDS + 300)
+# A run whose owner's one-off slots are all taken asks again this often, for this long.
+SLOT_RETRY_SECONDS = 1
+SLOT_WAIT_SECONDS = 300
+
+
+class SlotsBusy(Exception):
+    """The owner runs as many one-offs as allowed: the run is to be tried again shortly."""
 
 
 def job_key(*, schedule: str, command: str) -> str:
@@ -57,7 +69,16 @@ def cron_tick(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     claimed = [job for job in CronJob.objects.filter(next_run_at__lte=now)
                if _claim(job=job, now=now)]
-    return sum(_queue(job.pk) for job in claimed)
+    return sum(_queue(job.pk) for job in _app_by_app(claimed))
+
+
+def _app_by_app(jobs: list[CronJob]) -> list[CronJob]:
+    """Order jobs taking one of each app in turn (the one-off queue is first come first run)."""
+    by_app = defaultdict(list)
+    for job in jobs:
+        by_app[job.app_id].append(job)
+    turns = itertools.zip_longest(*by_app.values())
+    return [job for turn in turns for job in turn if job is not None]
 
 
 def _claim(*, job: CronJob, now: datetime) -> bool:
@@ -113,8 +134,12 @@ def cron_run_now(*, app: App, key: str) -> CronJob:
     return job
 
 
-def cron_run(*, job_id: int) -> int | None:
-    """Run a queued job to its end; return its exit status (None: nothing could run)."""
+def cron_run(*, job_id: int, may_wait: bool = False, attempt: int = 0) -> int | None:
+    """Run a queued job to its end; return its exit status (None: nothing could run).
+
+    With ``may_wait``, a run whose owner has no one-off slot free raises ``SlotsBusy``
+    (logged at the first attempt) for its task to retry, instead of being dropped.
+    """
     job = CronJob.objects.select_related("app__owner").filter(pk=job_id).first()
     if job is None:
         return None  # a new release removed the job meanwhile
@@ -124,11 +149,15 @@ def cron_run(*, job_id: int) -> int | None:
         desired, memory, dyno = oneoff_prepare(
             app=job.app, user=job.app.owner, command=job.command, size="standard",
             dyno=f"scheduler.{secrets.randbelow(9000) + 1000}")
-    except (Invalid, RateLimited) as e:
-        event_log(app_id=job.app_id, dyno="scheduler",
-                  message=f"Scheduled run of `{job.command}` ({job.key}) not started: {e}")
-        CronJob.objects.filter(pk=job.pk).update(running_since=None)
-        return None
+    except RateLimited as e:
+        if not may_wait:
+            return _not_started(job, e)
+        if attempt == 0:
+            event_log(app_id=job.app_id, dyno="scheduler", message=(
+                f"Scheduled run of `{job.command}` ({job.key}) waits for a one-off slot: {e}"))
+        raise SlotsBusy(str(e)) from None
+    except Invalid as e:
+        return _not_started(job, e)
     try:
         output = LogLines(str(job.app_id), dyno)
         code = oneoff_run(desired=desired, command=job.command, dyno=dyno, output=output,
@@ -138,3 +167,9 @@ def cron_run(*, job_id: int) -> int | None:
     finally:
         CronJob.objects.filter(pk=job.pk).update(running_since=None, last_run_at=started,
                                                  last_status=code)
+
+
+def _not_started(job: CronJob, error: PierError) -> None:
+    event_log(app_id=job.app_id, dyno="scheduler",
+              message=f"Scheduled run of `{job.command}` ({job.key}) not started: {error}")
+    CronJob.objects.filter(pk=job.pk).update(running_since=None)

@@ -52,6 +52,7 @@ def statuses_record(*, processes) -> None:
             "restarts": p.restarts,
             "exit_code": p.exit_code,
             "oom_killed": p.oom_killed,
+            "node": p.node,
         }
     for app, statuses in by_app.items():
         dyno_status.statuses_write(app=app, statuses=statuses)

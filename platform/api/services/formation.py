@@ -13,8 +13,14 @@ from api.validation import validate_quantity, validate_size
 from logs.events import event_log
 
 
-def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formation]:
-    """Apply a batch of {type, quantity?, size?} updates: all of them, or none on any error."""
+def formation_scale(
+    *, app: App, updates: list[dict], user=None, autoscaled: str | None = None
+) -> list[Formation]:
+    """Apply a batch of {type, quantity?, size?} updates: all of them, or none on any error.
+
+    A quantity set by hand turns autoscaling of that type off (as on Heroku); the
+    autoscaler passes ``autoscaled``, the reason it logs instead of who scaled.
+    """
     if not isinstance(updates, list) or not updates:
         raise Invalid('updates must be a non-empty list like [{"type": "web", "quantity": 2}]')
     known = process_types_current(app=app)
@@ -24,17 +30,34 @@ def formation_scale(*, app: App, updates: list[dict], user=None) -> list[Formati
         App.objects.select_for_update().filter(pk=app.pk).first()
         owner_lock(user=app.owner)
         for update in updates:
-            _formation_apply(app=app, update=update, known=known)
+            _formation_apply(app=app, update=update, known=known, by_hand=not autoscaled)
         _host_limit_check()
         formation_quota_check(owner=app.owner)
         rows = list(app.formation.filter(type__in=known))
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
-        who = f" by {user.email}" if user else ""
+        who = f": {autoscaled}" if autoscaled else (f" by {user.email}" if user else "")
         transaction.on_commit(lambda: event_log(app_id=app.id, message=f"Scale to {shape}{who}"))
         formation = [{"type": r.type, "quantity": r.quantity, "size": r.size} for r in rows]
         webhook_event(app=app, event="dyno", action="scaled", data={"formation": formation})
         runtime_nudge_on_commit()
     return rows
+
+
+def formation_limits_check(*, app: App, ptype: str, quantity: int) -> None:
+    """Raise Invalid when ``ptype`` at ``quantity`` would pass a quota; change nothing."""
+
+    class _Undo(Exception):
+        pass
+
+    try:
+        with transaction.atomic():
+            owner_lock(user=app.owner)
+            Formation.objects.filter(app=app, type=ptype).update(quantity=quantity)
+            _host_limit_check()
+            formation_quota_check(owner=app.owner)
+            raise _Undo
+    except _Undo:
+        pass
 
 
 def _host_limit_check() -> None:
@@ -48,7 +71,7 @@ def _host_limit_check() -> None:
         )
 
 
-def _formation_apply(*, app: App, update: dict, known: dict) -> None:
+def _formation_apply(*, app: App, update: dict, known: dict, by_hand: bool) -> None:
     if not isinstance(update, dict) or "type" not in update:
         raise Invalid('each update needs a "type", like {"type": "web", "quantity": 2}')
     ptype = update["type"]
@@ -60,7 +83,12 @@ def _formation_apply(*, app: App, update: dict, known: dict) -> None:
         raise Invalid(f"update for {ptype!r} needs a quantity or a size")
     row, _ = Formation.objects.get_or_create(app=app, type=ptype)
     if "quantity" in update:
+        before = row.quantity
         row.quantity = validate_quantity(update["quantity"], settings.PIER_MAX_PROCESSES_PER_TYPE)
+        if by_hand and row.autoscaling and row.quantity != before:
+            row.autoscale_min = row.autoscale_max = row.autoscale_p95_ms = None
+            message = f"Autoscaling of {ptype} disabled: its quantity was set by hand"
+            transaction.on_commit(lambda: event_log(app_id=app.id, message=message))
     if "size" in update:
         row.size = validate_size(update["size"]).name
     row.save()

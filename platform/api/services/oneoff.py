@@ -34,7 +34,7 @@ def oneoff_prepare(*, app: App, user, command: str, size: str | None,
         raise Invalid(f"{app.name} has no release to run yet: deploy it with `git push pier main`")
     memory = validate_size(size or "standard").memory_mb
     dyno = dyno or oneoff_name()
-    _slot_claim(user_id=user.pk, app_id=str(app.id), dyno=dyno)
+    oneoff_slot_claim(user_id=user.pk, app_id=str(app.id), dyno=dyno)
     return desired, memory, dyno
 
 
@@ -46,7 +46,7 @@ def _owner_key(app_id: str, dyno: str) -> str:
     return f"pier:oneoffs:owner:{app_id}:{dyno}"
 
 
-def _slot_claim(*, user_id, app_id: str, dyno: str) -> None:
+def oneoff_slot_claim(*, user_id, app_id: str, dyno: str) -> None:
     """Count the one-off against its user, or refuse past PIER_MAX_ONEOFFS_PER_USER.
 
     A sorted set of the user's running one-offs scored by when each slot lapses; add first,

@@ -5,12 +5,13 @@ build_image(app=..., build_id=..., source_dir=..., env=..., image_tag=..., log=.
 ensure_stack_images(progress=print)
 """
 
-from .build import BuildResult, build_image, default_cache_volume
+from .build import DEPENDENCY_LAYERS_LABEL, BuildResult, build_image, default_cache_volume
 from .confinement import BuildLimits, IsolationUnavailable
 from .errors import BuildFailed, BuildTimedOut, NoBuildpackDetected, StackMissing
 from .stack import BUILD_IMAGE, RUN_IMAGE, ensure_stack_images
 
 __all__ = [
+    "DEPENDENCY_LAYERS_LABEL",
     "BUILD_IMAGE",
     "RUN_IMAGE",
     "BuildFailed",

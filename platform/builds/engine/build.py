@@ -1,4 +1,9 @@
-"""Build an app's source into an image: buildpacks in a build container, or its Dockerfile."""
+"""Build an app's source into an image: executes a BuildPlan (plan.py).
+
+Buildpacks run in a build container; the app's code becomes the top layer of an image
+FROM its dependency layers (layers.py), made only when their keys change. Or the app's
+own Dockerfile is built.
+"""
 
 import json
 import os
@@ -12,18 +17,20 @@ from docker.errors import ImageNotFound
 from docker.types import Mount
 
 from . import container as bc
-from .buildpacks import requested_buildpacks
 from .confinement import BUILD_USER, BuildLimits, ensure_build_network
 from .dockerfile import build_with_dockerfile, relabel
 from .errors import BuildFailed, NoBuildpackDetected, StackMissing
 from .image import build_from_context, size_text, write_context
-from .procfile import ProcfileError, merge_process_types, parse_procfile, parse_release
+from .layers import DependencyLayer, layer_context, plan_layers
+from .plan import DOCKERFILE, BuildPlan, plan_build
+from .procfile import merge_process_types, parse_release
 from .stack import BUILD_IMAGE, BUILDPACKS_DIR, RUN_IMAGE
 
 NO_BUILDPACK_STATUS = 100  # buildpacks/builder/build's "no buildpack detected"
 # In a cache volume whose files belong to the build user (older builds ran as root).
 CACHE_OWNED_MARKER = ".pier-build-user"
-_VALID_ENV_NAME = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# On the app image: the dependency layer images it is built on (kept while it is).
+DEPENDENCY_LAYERS_LABEL = "pier.dependency_layers"
 
 
 @dataclass(frozen=True)
@@ -63,68 +70,30 @@ def build_image(
     to the host's SSL_CERT_FILE; proxy_env to the host's HTTP(S)_PROXY/NO_PROXY. The
     build's code runs confined (see confinement.py) within limits.
     """
-    client = client or docker.from_env()
-    deadline = time.monotonic() + timeout
     if proxy_env is None:
         proxy_env = bc.proxy_env_from(dict(os.environ))
-    if ca_bundle is None:
-        ca_bundle = bc.default_ca_bundle()
-    procfile = _read_procfile(source_dir)
-    labels = {"pier.app": app, "pier.build": build_id}
-    errors = _ErrorLines(log)
-    dockerfile = _DockerfileBuild(
-        client, source_dir, image_tag, labels, errors, deadline, proxy_env, procfile, limits
+    plan = plan_build(
+        app=app,
+        build_id=build_id,
+        source_dir=source_dir,
+        env=env,
+        cache_volume=cache_volume or default_cache_volume(app),
+        ca_bundle=bc.default_ca_bundle() if ca_bundle is None else ca_bundle,
+        proxy_env=proxy_env,
+        source_version=source_version,
     )
-    if env.get("PIER_BUILDER") == "dockerfile":
-        return dockerfile.run()
-    _require_image(client, BUILD_IMAGE)
-    _require_image(client, RUN_IMAGE)
-    specs = requested_buildpacks(env=env, source_dir=source_dir)
-    fallback = (source_dir / "Dockerfile").is_file() and not specs
-    cache_volume = cache_volume or default_cache_volume(app)
-    with bc.BuildContainer(
-        client,
-        image=BUILD_IMAGE,
-        command=[f"{bc.BUILDPACKS_MOUNT}/builder/build"],
-        environment=_container_env(specs, ca_bundle, proxy_env, source_version, fallback),
-        mounts=_mounts(cache_volume, ca_bundle),
-        labels={**labels, "pier.role": "build"},
-        limits=limits,
-        network=ensure_build_network(client, isolate=limits.isolate),
-    ) as build:
-        _own_cache(client, build, cache_volume)
-        _copy_in(build, source_dir=source_dir, env=env)
-        status = build.run(log=errors, timeout=deadline - time.monotonic(), limit=timeout)
-        if status != 0 and build.out_of_memory():
-            raise BuildFailed(
-                f"The build ran out of memory and was killed. Its limits: {limits.describe()}."
-            )
-        if status == NO_BUILDPACK_STATUS and fallback:
-            return dockerfile.run()
-        if status == NO_BUILDPACK_STATUS:
-            raise NoBuildpackDetected(
-                "No buildpack detected. The built-in buildpacks look for: "
-                + _detect_summary()
-                + ". Or add a Dockerfile, a .buildpacks file, or set BUILDPACK_URL."
-            )
-        if status != 0:
-            log(f"       (This build's limits: {limits.describe()}.)")
-            raise BuildFailed(errors.summary(status))
-        buildpacks, defaults = _read_outputs(build)
-        process_types = merge_process_types(*defaults, procfile)
-        _log_process_types(log, procfile=procfile, defaults=defaults)
-        labels = _final_labels(labels, process_types, buildpacks, builder="buildpacks")
-        log("-----> Compressing and exporting the image")
-        context, size = write_context(
-            build.export(bc.BUILD_DIR),
-            run_image=RUN_IMAGE,
-            web_command=process_types.get("web"),
-            labels=labels,
-        )
-    with context:
-        image_id = build_from_context(client, context, tag=image_tag, log=log, limits=limits)
-    log(f"       Done: {size_text(size)} in /app; image {image_tag}")
-    return BuildResult(image_tag, process_types, buildpacks, image_id, labels)
+    run = _Run(
+        client or docker.from_env(),
+        plan,
+        source_dir,
+        image_tag,
+        _ErrorLines(log),
+        time.monotonic() + timeout,
+        timeout,
+        limits,
+        proxy_env,
+    )
+    return run.dockerfile() if plan.builder == DOCKERFILE else run.buildpacks()
 
 
 class _ErrorLines:
@@ -148,18 +117,21 @@ class _ErrorLines:
 
 
 @dataclass
-class _DockerfileBuild:
+class _Run:
+    """Executes a BuildPlan: the buildpacks in a build container, or the app's Dockerfile."""
+
     client: docker.DockerClient
+    plan: BuildPlan
     source_dir: Path
     image_tag: str
-    labels: dict[str, str]
-    log: Callable[[str], None]
+    log: _ErrorLines
     deadline: float
-    proxy_env: dict[str, str]
-    procfile: dict[str, str]
+    timeout: float
     limits: BuildLimits
+    proxy_env: dict[str, str]
 
-    def run(self) -> BuildResult:
+    def dockerfile(self) -> BuildResult:
+        labels = self.plan.labels
         stage, defaults = build_with_dockerfile(
             self.client,
             source_dir=self.source_dir,
@@ -168,25 +140,102 @@ class _DockerfileBuild:
             deadline=self.deadline,
             proxy_env=self.proxy_env,
             limits=self.limits,
-            name=f"{self.labels['pier.app']}-{self.labels['pier.build']}",
+            name=f"{labels['pier.app']}-{labels['pier.build']}",
         )
-        process_types = merge_process_types(defaults, self.procfile)
-        _log_process_types(self.log, procfile=self.procfile, defaults=[defaults])
-        labels = _final_labels(self.labels, process_types, ["dockerfile"], builder="dockerfile")
+        process_types = merge_process_types(defaults, self.plan.procfile)
+        _log_process_types(self.log, procfile=self.plan.procfile, defaults=[defaults])
+        labels = _final_labels(labels, process_types, ["dockerfile"], builder="dockerfile")
         image_id = relabel(
             self.client, image=stage, tag=self.image_tag, labels=labels, limits=self.limits
         )
         return BuildResult(self.image_tag, process_types, ["dockerfile"], image_id, labels)
 
+    def buildpacks(self) -> BuildResult:
+        client, plan, log = self.client, self.plan, self.log
+        _require_image(client, BUILD_IMAGE)
+        _require_image(client, RUN_IMAGE)
+        with bc.BuildContainer(
+            client,
+            image=BUILD_IMAGE,
+            command=[f"{bc.BUILDPACKS_MOUNT}/builder/build"],
+            environment=plan.environment or {},
+            mounts=list(plan.mounts),
+            labels={**plan.labels, "pier.role": "build"},
+            limits=self.limits,
+            network=ensure_build_network(client, isolate=self.limits.isolate),
+        ) as build:
+            _own_cache(client, build, plan.cache_volume)
+            _copy_in(build, source_dir=self.source_dir, env_files=plan.env_files or {})
+            status = build.run(
+                log=log, timeout=self.deadline - time.monotonic(), limit=self.timeout
+            )
+            if status == NO_BUILDPACK_STATUS and plan.dockerfile_fallback:
+                return self.dockerfile()
+            self._check_status(build, status)
+            buildpacks, defaults = _read_outputs(build)
+            process_types = merge_process_types(*defaults, plan.procfile)
+            _log_process_types(log, procfile=plan.procfile, defaults=defaults)
+            log("-----> Exporting the image")
+            layers = plan_layers(
+                (build.read_file(f"{bc.OUT_DIR}/layers") or b"").decode(errors="replace"),
+                repository=self.image_tag.rpartition(":")[0],
+                run_image=RUN_IMAGE,
+                run_image_id=client.images.get(RUN_IMAGE).id,
+            )
+            for layer in layers:
+                self._make_layer(build, layer)
+            labels = _final_labels(plan.labels, process_types, buildpacks, builder="buildpacks")
+            labels[DEPENDENCY_LAYERS_LABEL] = json.dumps([layer.tag for layer in layers])
+            context, size = write_context(
+                build.export(bc.BUILD_DIR),
+                base_image=layers[-1].tag if layers else RUN_IMAGE,
+                web_command=process_types.get("web"),
+                labels=labels,
+                layer_folders=[layer.folder for layer in layers],
+            )
+        log(f"       Exported {size_text(size)} of code in /app")
+        with context:
+            image_id = build_from_context(
+                client, context, tag=self.image_tag, log=log, limits=self.limits
+            )
+        log(f"       Done: image {self.image_tag}")
+        return BuildResult(self.image_tag, process_types, buildpacks, image_id, labels)
 
-def _read_procfile(source_dir: Path) -> dict[str, str]:
-    path = source_dir / "Procfile"
-    if not path.is_file():
-        return {}
-    try:
-        return parse_procfile(path.read_text(errors="replace"))
-    except ProcfileError as e:
-        raise BuildFailed(str(e)) from e
+    def _check_status(self, build: bc.BuildContainer, status: int) -> None:
+        if status != 0 and build.out_of_memory():
+            raise BuildFailed(
+                f"The build ran out of memory and was killed. Its limits: {self.limits.describe()}."
+            )
+        if status == NO_BUILDPACK_STATUS:
+            raise NoBuildpackDetected(
+                "No buildpack detected. The built-in buildpacks look for: "
+                + _detect_summary()
+                + ". Or add a Dockerfile, a .buildpacks file, or set BUILDPACK_URL."
+            )
+        if status != 0:
+            self.log(f"       (This build's limits: {self.limits.describe()}.)")
+            raise BuildFailed(self.log.summary(status))
+
+    def _make_layer(self, build: bc.BuildContainer, layer: DependencyLayer) -> None:
+        """Make the image of a dependency layer unless its key made it before."""
+        try:
+            self.client.images.get(layer.tag)
+            self.log(f"       /app/{layer.folder}: dependencies unchanged, their layer reused")
+            return
+        except ImageNotFound:
+            pass
+        self.log(f"       /app/{layer.folder}: new dependencies, making their layer")
+        try:
+            content = build.export(layer.source)
+        except docker.errors.NotFound as e:
+            raise BuildFailed(
+                f"The dependency layer /app/{layer.folder} names {layer.source}, "
+                "which the build did not make."
+            ) from e
+        with layer_context(content, layer) as context:
+            build_from_context(
+                self.client, context, tag=layer.tag, log=self.log, limits=self.limits
+            )
 
 
 def _require_image(client: docker.DockerClient, image: str) -> None:
@@ -197,44 +246,6 @@ def _require_image(client: docker.DockerClient, image: str) -> None:
             f"The stack image {image} is missing: build the stack images first "
             "(buildpacks/stack/build.sh, or ensure_stack_images())."
         ) from e
-
-
-def _container_env(
-    specs: list[str],
-    ca_bundle: Path | None,
-    proxy_env: dict[str, str],
-    source_version: str | None,
-    dockerfile_fallback: bool,
-) -> dict[str, str]:
-    """Return the build container's environment (config vars go in ENV_DIR, not here)."""
-    env = {
-        "BUILD_DIR": bc.BUILD_DIR,
-        "CACHE_DIR": bc.CACHE_DIR,
-        "ENV_DIR": bc.ENV_DIR,
-        "PIER_OUT_DIR": bc.OUT_DIR,
-        "PIER_BUILDPACKS": "\n".join(specs),
-        "HOME": "/tmp",  # the build user has no home; /app would ship what lands there
-        **proxy_env,
-    }
-    if ca_bundle is not None:
-        env.update(dict.fromkeys(bc.CA_VARIABLES, bc.CA_MOUNT))
-    if source_version:
-        env["SOURCE_VERSION"] = source_version
-    if dockerfile_fallback:
-        env["PIER_DOCKERFILE_FALLBACK"] = "1"
-    return env
-
-
-def _mounts(cache_volume: str, ca_bundle: Path | None) -> list[Mount]:
-    mounts = [
-        Mount(bc.BUILDPACKS_MOUNT, str(BUILDPACKS_DIR), type="bind", read_only=True),
-        Mount(bc.CACHE_DIR, cache_volume, type="volume"),
-    ]
-    if ca_bundle is not None:
-        if not ca_bundle.is_file():
-            raise BuildFailed(f"The CA bundle {ca_bundle} does not exist.")
-        mounts.append(Mount(bc.CA_MOUNT, str(ca_bundle.resolve()), type="bind", read_only=True))
-    return mounts
 
 
 def _own_cache(client: docker.DockerClient, build: bc.BuildContainer, volume: str) -> None:
@@ -256,17 +267,12 @@ def _own_cache(client: docker.DockerClient, build: bc.BuildContainer, volume: st
         raise BuildFailed(f"Could not hand the build cache {volume} to the build user: {e}") from e
 
 
-def _copy_in(build: bc.BuildContainer, *, source_dir: Path, env: dict[str, str]) -> None:
+def _copy_in(build: bc.BuildContainer, *, source_dir: Path, env_files: dict[str, bytes]) -> None:
     """Copy the source and config vars in, and make /app, /env and /cache the build user's."""
     owner = int(BUILD_USER.split(":")[0])
     with bc.tar_of_dir(source_dir, arcname=bc.BUILD_DIR[1:], owner=owner) as source:
         build.put("/", source)
-    files = {
-        f"{bc.ENV_DIR[1:]}/{name}": value.encode()
-        for name, value in env.items()
-        if name and set(name) <= _VALID_ENV_NAME
-    }
-    files[f"{bc.CACHE_DIR[1:]}/{CACHE_OWNED_MARKER}"] = b""
+    files = {**env_files, f"{bc.CACHE_DIR[1:]}/{CACHE_OWNED_MARKER}": b""}
     dirs = {bc.ENV_DIR[1:]: 0o700, bc.CACHE_DIR[1:]: 0o755}
     build.put("/", bc.tar_of_files(files, mode=0o600, owner=owner, dirs=dirs))
 

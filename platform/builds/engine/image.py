@@ -12,26 +12,28 @@ import docker
 from .confinement import BuildLimits
 from .container import IterStream
 from .errors import BuildFailed
+from .layers import in_layer
 
-# Dependency folders go in a layer of their own, before the app's code: while they are
-# byte-for-byte the same (a warm rebuild restores them from the cache), Docker reuses
-# that layer instead of storing another copy of it.
+# Dependency folders a buildpack did not declare as layers (see layers.py) go in a layer of
+# their own, before the app's code: while they are byte-for-byte the same (a warm rebuild
+# restores them from the cache), Docker reuses that layer instead of storing another copy.
 DEPENDENCY_DIRS = (".venv", "node_modules")
 
 
 def dockerfile_for(
     *,
-    run_image: str,
+    base_image: str,
     dependency_dirs: Iterable[str],
     web_command: str | None,
     labels: dict[str, str],
 ) -> str:
     """Return the Dockerfile of an app image whose context holds deps/ and app/.
 
-    The run image already sets WORKDIR /app, HOME and the entrypoint (which sources
-    .profile.d); every further instruction costs a container commit, so there are few.
+    base_image is the run image or the last dependency layer's image. The run image
+    already sets WORKDIR /app, HOME and the entrypoint (which sources .profile.d); every
+    further instruction costs a container commit, so there are few.
     """
-    lines = [f"FROM {run_image}"]
+    lines = [f"FROM {base_image}"]
     lines += [f"COPY --chown=app:app deps/{name} /app/{name}" for name in dependency_dirs]
     lines.append("COPY --chown=app:app app /app")
     label_args = " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in labels.items())
@@ -44,16 +46,24 @@ def dockerfile_for(
 
 def _context_name(name: str) -> tuple[str, str | None]:
     """Map a member name of the exported /app ("app/...") to (context name, dep dir)."""
-    parts = name.split("/", 2)
-    if len(parts) >= 2 and parts[1] in DEPENDENCY_DIRS:
-        return "deps/" + "/".join(parts[1:]), parts[1]
+    if in_layer(name, DEPENDENCY_DIRS):
+        return "deps/" + name.split("/", 1)[1], name.split("/", 2)[1]
     return name, None
 
 
 def write_context(
-    app_tar: Iterable[bytes], *, run_image: str, web_command: str | None, labels: dict[str, str]
+    app_tar: Iterable[bytes],
+    *,
+    base_image: str,
+    web_command: str | None,
+    labels: dict[str, str],
+    layer_folders: Iterable[str] = (),
 ):
-    """Return (context file, size of /app in bytes) made from the tar stream of /app."""
+    """Return (context file, size of /app in bytes) made from the tar stream of /app.
+
+    The folders of layer_folders are left out: base_image holds them.
+    """
+    layer_folders = set(layer_folders)
     context = tempfile.TemporaryFile()
     dependency_dirs: list[str] = []
     size = 0
@@ -61,6 +71,8 @@ def write_context(
         stream = io.BufferedReader(IterStream(app_tar), buffer_size=1 << 20)
         with tarfile.open(fileobj=stream, mode="r|") as source:
             for member in source:
+                if in_layer(member.name, layer_folders):
+                    continue
                 member.name, dep = _context_name(member.name)
                 if member.islnk():
                     member.linkname = _context_name(member.linkname)[0]
@@ -70,7 +82,7 @@ def write_context(
                 data = source.extractfile(member) if member.isfile() else None
                 out.addfile(member, data)
         dockerfile = dockerfile_for(
-            run_image=run_image,
+            base_image=base_image,
             dependency_dirs=dependency_dirs,
             web_command=web_command,
             labels=labels,

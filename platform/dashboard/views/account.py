@@ -2,36 +2,30 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
 
 from api.errors import PierError
 from api.services import tokens as token_services
 from dashboard.forms import TokenForm
-from dashboard.views.common import call, login_required
+from dashboard.views.common import login_get, login_post, submit
 
 
 def _render(request, form, status=200, **extra):
     tokens = request.user.api_tokens.filter(revoked_at__isnull=True).order_by("-created_at")
-    context = {"tokens": tokens, "form": form, **extra}
+    context = {"title": "Account", "subtitle": f"Signed in as {request.user.email}",
+               "tokens": tokens, "form": form, **extra}
     return render(request, "dashboard/account.html", context, status=status)
 
 
-@require_GET
-@login_required
+@login_get
 def account(request):
     return _render(request, TokenForm())
 
 
-@require_POST
-@login_required
+@login_post
 def token_create(request):
     form = TokenForm(request.POST)
-    created = None
-    if form.is_valid():
-        name = form.cleaned_data["name"]
-        created = call(
-            form, token_services.token_create, field="name", user=request.user, name=name
-        )
+    created = submit(form, lambda data: token_services.token_create(
+        user=request.user, name=data["name"]), field="name")
     if created is None:
         return _render(request, form, status=422)
     token, plaintext = created
@@ -41,8 +35,7 @@ def token_create(request):
     return response
 
 
-@require_POST
-@login_required
+@login_post
 def token_revoke(request, token_id):
     try:
         token_services.token_revoke(user=request.user, token_id=token_id)

@@ -13,7 +13,8 @@ from dashboard.views.common import app_or_404, login_required, render_app_page
 @login_required
 def activity(request, app):
     obj = app_or_404(request, app)
-    context = {"releases": obj.releases.select_related("creator", "build")[:100]}
+    context = {"releases": obj.releases.select_related("creator", "build")[:100],
+               "autoscale_events": obj.autoscale_events.all()[:50]}
     return render_app_page(request, obj, "activity", "dashboard/app/activity.html", context)
 
 

@@ -2,13 +2,12 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
 
 from api import selectors
 from api.models import App
 from api.services import apps as app_services
 from dashboard.forms import AppCreateForm
-from dashboard.views.common import app_or_404, call, login_required, render_app_page
+from dashboard.views.common import app_or_404, login_get, login_post, render_app_page, submit
 
 RECENT_RELEASES = 5
 
@@ -47,32 +46,27 @@ def _app_rows(user) -> list[dict]:
 
 
 def _render_list(request, form, status=200):
-    context = {"rows": _app_rows(request.user), "form": form}
+    context = {"title": "Apps", "rows": _app_rows(request.user), "form": form}
     return render(request, "dashboard/apps.html", context, status=status)
 
 
-@require_GET
-@login_required
+@login_get
 def app_list(request):
     return _render_list(request, AppCreateForm())
 
 
-@require_POST
-@login_required
+@login_post
 def app_create(request):
     form = AppCreateForm(request.POST)
-    app = None
-    if form.is_valid():
-        name = form.cleaned_data["name"].strip() or None
-        app = call(form, app_services.app_create, field="name", user=request.user, name=name)
+    app = submit(form, lambda data: app_services.app_create(
+        user=request.user, name=data["name"] or None), field="name")
     if app is None:
         return _render_list(request, form, status=422)
     messages.success(request, f"Created {app.name}. Deploy it with git push.")
     return redirect("dashboard:deploy", app=app.name)
 
 
-@require_GET
-@login_required
+@login_get
 def app_overview(request, app):
     obj = app_or_404(request, app)
     release = selectors.release_current(app=obj)

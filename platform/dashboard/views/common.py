@@ -1,6 +1,8 @@
 """What every dashboard view shares: login, the app lookup, and service errors on forms."""
 
+from collections.abc import Callable
 from functools import wraps
+from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -8,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.http import Http404, HttpResponse
 from django.shortcuts import render, resolve_url
+from django.views.decorators.http import require_GET, require_POST
 
 from api import selectors
 from api.errors import NotFound, PierError
@@ -36,6 +39,16 @@ def login_required(view):
     return wrapped
 
 
+def login_get(view):
+    """A page: GET only, for users who are logged in."""
+    return require_GET(login_required(view))
+
+
+def login_post(view):
+    """An action: POST only, for users who are logged in."""
+    return require_POST(login_required(view))
+
+
 def app_or_404(request, name: str) -> App:
     """Return the app if the user may see it; 404 otherwise, as for an app that doesn't exist."""
     try:
@@ -44,23 +57,27 @@ def app_or_404(request, name: str) -> App:
         raise Http404(e.message) from e
 
 
-def call(form, service, *, field: str | None = None, **kwargs):
-    """Call a service; on a PierError put its message on the form and return None."""
+def submit(form, action, /, *, field: str | None = None):
+    """Return ``action(cleaned data)`` if the form is valid and the service it calls agrees;
+    else None, with the service's error (a PierError) on the form."""
+    if not form.is_valid():
+        return None
     try:
-        return service(**kwargs)
+        return action(form.cleaned_data)
     except PierError as e:
         form.add_error(field, e.message)
         return None
 
 
-def flash(request, service, *, done: str, **kwargs) -> bool:
-    """Call a service; flash its error, or ``done`` if it worked; return whether it did."""
+def flash(request, service, /, *, done: str | Callable[[Any], str], **kwargs) -> bool:
+    """Call a service; flash its error, or ``done`` if it worked (a callable makes it from
+    what the service returned); return whether it did."""
     try:
-        service(**kwargs)
+        result = service(**kwargs)
     except PierError as e:
         messages.error(request, e.message)
         return False
-    messages.success(request, done)
+    messages.success(request, done(result) if callable(done) else done)
     return True
 
 

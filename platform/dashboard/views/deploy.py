@@ -2,14 +2,13 @@
 
 from django.http import Http404
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
 
 from api import selectors
 from api.errors import NotFound
 from api.models import Build
 from builds.logstream import read_file
 from builds.paths import build_output_path
-from dashboard.views.common import app_or_404, login_required, render_app_page
+from dashboard.views.common import app_or_404, login_get, render_app_page
 
 RUNNING = (Build.Status.PENDING, Build.Status.BUILDING)
 
@@ -30,16 +29,14 @@ def _log_context(app, build: Build) -> dict:
     }
 
 
-@require_GET
-@login_required
+@login_get
 def deploy(request, app):
     obj = app_or_404(request, app)
     context = {"builds": obj.builds.select_related("creator")[:50]}
     return render_app_page(request, obj, "deploy", "dashboard/app/deploy.html", context)
 
 
-@require_GET
-@login_required
+@login_get
 def build_detail(request, app, build_id):
     obj = app_or_404(request, app)
     build = _build_or_404(obj, build_id)
@@ -48,8 +45,7 @@ def build_detail(request, app, build_id):
     )
 
 
-@require_GET
-@login_required
+@login_get
 def build_log(request, app, build_id):
     """Return the build's log fragment; it keeps polling itself while the build runs."""
     obj = app_or_404(request, app)

@@ -7,7 +7,6 @@ from django.conf import settings as django_settings
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
 
 from api import selectors
 from api.services import apps as app_services
@@ -16,7 +15,18 @@ from api.services import collaborators as collaborator_services
 from api.services import config as config_services
 from api.services import domains as domain_services
 from dashboard import forms
-from dashboard.views.common import app_or_404, call, flash, login_required, render_app_page
+from dashboard.views.common import (
+    app_or_404,
+    flash,
+    login_get,
+    login_post,
+    render_app_page,
+    submit,
+)
+
+# The context name of each section's form, where a bound one shows its errors.
+SECTION_FORMS = {"config-vars": "config_form", "domains": "domain_form",
+                 "collaborators": "collaborator_form"}
 
 
 def _settings_context(request, app, **bound) -> dict:
@@ -57,33 +67,36 @@ def _back(app, anchor: str):
     return redirect(reverse("dashboard:settings", kwargs={"app": app.name}) + f"#{anchor}")
 
 
-@require_GET
-@login_required
+def _add(request, app, form, section: str, action, *, field: str | None = None):
+    """Submit the form of a section to ``action`` (a service call returning what to say);
+    go back to the section, or show the page with the form's errors in place."""
+    done = submit(form, action, field=field)
+    if done is None:
+        return _invalid(request, app, **{SECTION_FORMS[section]: form})
+    messages.success(request, done)
+    return _back(app, section)
+
+
+@login_get
 def settings_page(request, app):
     obj = app_or_404(request, app)
     context = _settings_context(request, obj)
     return render_app_page(request, obj, "settings", "dashboard/app/settings.html", context)
 
 
-@require_POST
-@login_required
+@login_post
 def config_set(request, app):
     obj = app_or_404(request, app)
-    form = forms.ConfigVarForm(request.POST)
-    if form.is_valid():
-        key, value = form.cleaned_data["key"].strip(), form.cleaned_data["value"]
-        changes = {key: value}
-        updated = call(
-            form, config_services.config_update, app=obj, changes=changes, user=request.user
-        )
-        if updated is not None:
-            messages.success(request, f"Set {key}.")
-            return _back(obj, "config-vars")
-    return _invalid(request, obj, config_form=form)
+
+    def set_var(data):
+        config_services.config_update(app=obj, changes={data["key"]: data["value"]},
+                                      user=request.user)
+        return f"Set {data['key']}."
+
+    return _add(request, obj, forms.ConfigVarForm(request.POST), "config-vars", set_var)
 
 
-@require_POST
-@login_required
+@login_post
 def config_delete(request, app):
     obj = app_or_404(request, app)
     form = forms.ConfigDeleteForm(request.POST)
@@ -94,24 +107,16 @@ def config_delete(request, app):
     return _back(obj, "config-vars")
 
 
-@require_POST
-@login_required
+@login_post
 def domain_add(request, app):
     obj = app_or_404(request, app)
     form = forms.DomainForm(request.POST)
-    if form.is_valid():
-        hostname = form.cleaned_data["hostname"]
-        domain = call(
-            form, domain_services.domain_add, field="hostname", app=obj, hostname=hostname
-        )
-        if domain is not None:
-            messages.success(request, f"Added {domain.hostname}.")
-            return _back(obj, "domains")
-    return _invalid(request, obj, domain_form=form)
+    return _add(request, obj, form, "domains", lambda data: "Added {}.".format(
+        domain_services.domain_add(app=obj, hostname=data["hostname"]).hostname),
+        field="hostname")
 
 
-@require_POST
-@login_required
+@login_post
 def domain_remove(request, app):
     obj = app_or_404(request, app)
     hostname = request.POST.get("hostname", "")
@@ -120,29 +125,17 @@ def domain_remove(request, app):
     return _back(obj, "domains")
 
 
-@require_POST
-@login_required
+@login_post
 def collaborator_add(request, app):
     obj = app_or_404(request, app)
     form = forms.CollaboratorForm(request.POST)
-    if form.is_valid():
-        email = form.cleaned_data["email"]
-        added = call(
-            form,
-            collaborator_services.collaborator_add,
-            field="email",
-            app=obj,
-            user=request.user,
-            email=email,
-        )
-        if added is not None:
-            messages.success(request, f"Added {added.user.email} as a collaborator.")
-            return _back(obj, "collaborators")
-    return _invalid(request, obj, collaborator_form=form)
+    return _add(request, obj, form, "collaborators", lambda data: "Added {} as a collaborator."
+                .format(collaborator_services.collaborator_add(
+                    app=obj, user=request.user, email=data["email"]).user.email),
+                field="email")
 
 
-@require_POST
-@login_required
+@login_post
 def collaborator_remove(request, app):
     obj = app_or_404(request, app)
     email = request.POST.get("email", "")
@@ -153,58 +146,61 @@ def collaborator_remove(request, app):
     return _back(obj, "collaborators")
 
 
-@require_POST
-@login_required
+def _switch(request, app, form, *, what: str, section: str, act):
+    """Hand the on/off a switch form says to ``act``; back to the section either way."""
+    if form.is_valid():
+        act(form.on)
+    else:
+        messages.error(request, f"Choose {what} on or off.")
+    return _back(app, section)
+
+
+@login_post
 def maintenance(request, app):
     obj = app_or_404(request, app)
-    form = forms.MaintenanceForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose maintenance on or off.")
-        return _back(obj, "maintenance")
-    state = "on" if form.enabled else "off"
-    flash(request, app_services.app_update, done=f"Maintenance mode is {state}.",
-          user=request.user, name=obj.name, maintenance=form.enabled)
-    return _back(obj, "maintenance")
+    return _switch(request, obj, forms.MaintenanceForm(request.POST), what="maintenance",
+                   section="maintenance", act=lambda on: flash(
+                       request, app_services.app_update, done=f"Maintenance mode is {_word(on)}.",
+                       user=request.user, name=obj.name, maintenance=on))
 
 
-@require_POST
-@login_required
+@login_post
 def certs_acm(request, app):
     obj = app_or_404(request, app)
-    form = forms.SwitchForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose Automated Certificate Management on or off.")
-        return _back(obj, "https")
-    service = cert_services.acm_enable if form.on else cert_services.acm_disable
-    done = ("Automated Certificate Management is on: certificates are being ordered."
-            if form.on else "Automated Certificate Management is off.")
-    flash(request, service, done=done, app=obj)
-    return _back(obj, "https")
+
+    def act(on: bool):
+        service = cert_services.acm_enable if on else cert_services.acm_disable
+        done = ("Automated Certificate Management is on: certificates are being ordered."
+                if on else "Automated Certificate Management is off.")
+        flash(request, service, done=done, app=obj)
+
+    return _switch(request, obj, forms.SwitchForm(request.POST),
+                   what="Automated Certificate Management", section="https", act=act)
 
 
-@require_POST
-@login_required
+@login_post
 def certs_redirect(request, app):
     obj = app_or_404(request, app)
-    form = forms.SwitchForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "Choose HTTPS redirects on or off.")
-        return _back(obj, "https")
-    cert_services.https_redirect_set(app=obj, enabled=form.on)
-    messages.success(request, f"Redirects from HTTP to HTTPS are {'on' if form.on else 'off'}.")
-    return _back(obj, "https")
+
+    def act(on: bool):
+        cert_services.https_redirect_set(app=obj, enabled=on)
+        messages.success(request, f"Redirects from HTTP to HTTPS are {_word(on)}.")
+
+    return _switch(request, obj, forms.SwitchForm(request.POST), what="HTTPS redirects",
+                   section="https", act=act)
 
 
-@require_POST
-@login_required
+def _word(on: bool) -> str:
+    return "on" if on else "off"
+
+
+@login_post
 def app_delete(request, app):
     obj = app_or_404(request, app)
     form = forms.AppDeleteForm(request.POST, app_name=obj.name)
-    if form.is_valid():
-        done = call(form, _destroy, user=request.user, name=obj.name)
-        if done:
-            messages.success(request, f"Deleted {obj.name}.")
-            return redirect("dashboard:apps")
+    if submit(form, lambda data: _destroy(user=request.user, name=obj.name)):
+        messages.success(request, f"Deleted {obj.name}.")
+        return redirect("dashboard:apps")
     return _invalid(request, obj, delete_form=form)
 
 

@@ -1,77 +1,16 @@
-"""Real add-on containers: the service images, a client image, apps whose one-offs join them.
-
-Add-ons made here carry the platform label of this test session; whatever a test leaves
-behind (containers, networks, volumes, iptables rules) is removed at the end.
-"""
+"""Apps whose one-offs join real add-on containers (the images and the per-test platform
+label, `service_images` and `platform_label`, are in tests/conftest.py: the browser tests
+use them too)."""
 
 from __future__ import annotations
 
-import io
-import uuid
-
 import pytest
 
-docker = pytest.importorskip("docker")
-
-from addons.container import engine  # noqa: E402
-from addons.images import ensure_service_image  # noqa: E402
-from api.desired import desired_app  # noqa: E402
-from api.models import App, Build, Config  # noqa: E402
-from api.services.releases import release_create  # noqa: E402
-from builds.engine.stack import ensure_stack_images  # noqa: E402
-from runtime.backends.docker import Backend  # noqa: E402
-from runtime.isolation import unblock_host_access  # noqa: E402
-
-CLIENT_IMAGE = "pier-test/addon-client:1"
-# psql and redis-cli on a shell: what an app with both clients would run.
-CLIENT_DOCKERFILE = b"""FROM pier/service-postgresql:latest
-RUN apt-get update && apt-get install -y --no-install-recommends redis-tools \\
- && rm -rf /var/lib/apt/lists/*
-ENTRYPOINT []
-"""
-
-
-@pytest.fixture(scope="session")
-def addons_docker():
-    try:
-        client = docker.from_env()
-        client.ping()
-    except Exception as e:  # noqa: BLE001 - any failure means "no engine here"
-        pytest.skip(f"Docker Engine not available: {e}")
-    return client
-
-
-@pytest.fixture(scope="session")
-def service_images(addons_docker):
-    ensure_stack_images(progress=lambda line: None)
-    for service in ("postgresql", "redis"):
-        ensure_service_image(service)
-    try:
-        addons_docker.images.get(CLIENT_IMAGE)
-    except docker.errors.ImageNotFound:
-        addons_docker.images.build(fileobj=io.BytesIO(CLIENT_DOCKERFILE), tag=CLIENT_IMAGE,
-                                   rm=True, pull=False)
-    return CLIENT_IMAGE
-
-
-@pytest.fixture
-def platform_label(settings, tmp_path, addons_docker, service_images):
-    """A platform id of this test's own; everything labelled with it is removed afterwards."""
-    label = f"addt{uuid.uuid4().hex[:8]}"
-    settings.PIER_PLATFORM_ID = label
-    settings.PIER_DATA_DIR = tmp_path
-    yield label
-    for container in addons_docker.containers.list(
-            all=True, filters={"label": f"pier.platform={label}"}):
-        container.remove(force=True)
-    for network in addons_docker.networks.list(filters={"label": f"pier.platform={label}"}):
-        network.reload()
-        unblock_host_access(network.attrs["Options"]["com.docker.network.bridge.name"])
-        for container in network.containers:
-            network.disconnect(container, force=True)
-        network.remove()
-    for volume in addons_docker.volumes.list(filters={"label": f"pier.platform={label}"}):
-        volume.remove(force=True)
+from addons.container import engine
+from api.desired import desired_app
+from api.models import App, Build, Config
+from api.services.releases import release_create
+from runtime.backends.docker import Backend
 
 
 @pytest.fixture

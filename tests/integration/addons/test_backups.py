@@ -37,7 +37,8 @@ def test_capture_write_restore_through_the_api(make_app, run_in, user, api, eage
     assert refused.status_code == 422 and "--confirm bkapp" in refused.json()["message"]
     restored = api.post("/api/apps/bkapp/pg/backups/b001/restore", {"confirm": "bkapp"},
                         format="json")
-    assert restored.status_code == 200, restored.content
+    assert restored.status_code == 202, restored.content
+    assert api.get(f"/api/addons/{restored.json()['addon']}").json()["state"] == "available"
     assert run_in(app, psql("SELECT string_agg(v::text, ',' ORDER BY v) FROM t"))[1].strip() \
         == "1,2"
 
@@ -63,7 +64,9 @@ def test_schedule_captures_daily_and_keeps_the_last_n(make_app, user, settings, 
     app = make_app("bksched")
     addon = addons.addon_create(app=app, user=user, service="postgresql")
     addon_backups.backup_schedule(addon=addon, at="02:00")
-    day = timezone.now().replace(hour=2, minute=0, second=30, microsecond=0)
+    # Yesterday's 02:00: today's would be after the backups' real created_at before 02:00 UTC.
+    day = (timezone.now() - datetime.timedelta(days=1)).replace(hour=2, minute=0, second=30,
+                                                                microsecond=0)
 
     assert addon_backups.backups_scheduled_run(now=day - datetime.timedelta(minutes=1)) == []
     first = addon_backups.backups_scheduled_run(now=day)

@@ -5,6 +5,7 @@ Everything a test makes is labelled or named with this session's id and removed 
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 import urllib.request
@@ -15,7 +16,12 @@ import pytest
 
 docker = pytest.importorskip("docker")
 
-from builds.engine import BuildFailed, BuildLimits, build_image  # noqa: E402
+from builds.engine import (  # noqa: E402
+    DEPENDENCY_LAYERS_LABEL,
+    BuildFailed,
+    BuildLimits,
+    build_image,
+)
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apps"
 PORT = 5000
@@ -103,7 +109,7 @@ class Builder:
                 log(line)
 
         try:
-            return build_image(
+            result = build_image(
                 app=app,
                 build_id=f"b{self.count}",
                 source_dir=source_dir or FIXTURES / name,
@@ -113,7 +119,10 @@ class Builder:
                 timeout=timeout,
                 cache_volume=volume,
                 **{"limits": LIMITS, **kwargs},
-            ), lines
+            )
+            layers = json.loads(result.labels.get(DEPENDENCY_LAYERS_LABEL) or "[]")
+            self.made["images"].update(layers)
+            return result, lines
         except BuildFailed as e:
             e.log_lines = lines
             raise

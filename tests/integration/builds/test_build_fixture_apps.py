@@ -63,6 +63,40 @@ def test_rebuild_reuses_the_installed_dependencies_and_their_layer(
     assert after[: base + 1] == before[: base + 1]
 
 
+def test_a_changed_included_requirement_rebuilds_the_dependency_layer(
+    builder, run_web, docker_client
+):
+    app = builder.copy_fixture("python-req")
+    (app / "requirements").mkdir()
+    (app / "requirements.txt").write_text("-r requirements/base.txt\n")
+    (app / "requirements/base.txt").write_text("six==1.17.0\n")
+    first, _ = builder.build("python-req", source_dir=app, cache_key="python-req-include")
+    assert "six=1.17.0" in run_web(first.image)
+
+    # Only the included file changes: requirements.txt itself is the same.
+    (app / "requirements/base.txt").write_text("six==1.16.0\n")
+    second, lines = builder.build("python-req", source_dir=app, cache_key="python-req-include")
+    log = "\n".join(lines)
+    assert "reusing the cached virtualenv" not in log
+    assert "/app/.venv: new dependencies, making their layer" in log
+    assert "six=1.16.0" in run_web(second.image)
+    assert _layers(second) != _layers(first)
+
+    third, lines = builder.build("python-req", source_dir=app, cache_key="python-req-include")
+    assert "/app/.venv: dependencies unchanged, their layer reused" in "\n".join(lines)
+    assert _layers(third) == _layers(second)
+    # The app's code is the one layer on top of the dependency layer's image.
+    [layer] = _layers(third)
+    base = docker_client.images.get(layer).attrs["RootFS"]["Layers"]
+    top = docker_client.images.get(third.image).attrs["RootFS"]["Layers"]
+    assert top[: len(base)] == base and len(top) == len(base) + 1
+    assert "six=1.16.0" in run_web(third.image)
+
+
+def _layers(result) -> list[str]:
+    return json.loads(result.labels["pier.dependency_layers"])
+
+
 @pytest.mark.parametrize(
     ("fixture", "buildpacks", "answer"),
     [

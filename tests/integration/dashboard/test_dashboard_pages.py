@@ -62,6 +62,18 @@ def test_overview_shows_url_release_processes_and_activity(web, live_app):
     assert "Initial release" in body
 
 
+def test_processes_show_the_node_they_run_on_when_apps_run_on_several(web, live_app,
+                                                                       redis_client):
+    from api import dyno_status
+
+    page = reverse("dashboard:resources", kwargs={"app": "shop"})
+    assert ">Node<" not in web.get(page).content.decode()  # one host: no such column
+    dyno_status.statuses_write(app=str(live_app.id), statuses={
+        "web.1": {"state": "up", "release": 2, "restarts": 0, "node": "swl-n2"}})
+    body = web.get(page).content.decode()
+    assert ">Node<" in body and "<td>swl-n2</td>" in body
+
+
 def test_deploy_page_shows_git_commands_and_builds(web, live_app):
     body = web.get(reverse("dashboard:deploy", kwargs={"app": "shop"})).content.decode()
     assert "git remote add pier http://127.0.0.1:5000/shop.git" in body

@@ -1,14 +1,10 @@
 """Real parts for the developer-loop tests: an HTTP receiver, a one-off worker, real builds."""
 
 import json
-import tarfile
 import threading
-import time
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
-import docker
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings as django_settings
@@ -16,8 +12,6 @@ from django.conf import settings as django_settings
 import api.tasks  # noqa: F401 - registers the tasks before a test worker starts
 from pier.celery import app as celery_app
 from tests.helpers import celery_broker
-
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "apps"
 
 
 class Receiver:
@@ -86,45 +80,5 @@ def devloop_oneoff_worker(devloop_broker):
 
 
 @pytest.fixture
-def devloop_build(user, redis_client, settings, tmp_path, docker_client, stack):  # noqa: F811
-    """Return a function running a real build (buildpacks, image, release) of source files.
-
-    Every app's images (built or promoted) and containers are removed at the end.
-    """
-    from api.models import App, Build
-    from builds import images
-    from builds import services as build_services
-    from builds.paths import build_dir
-
-    settings.PIER_BUILDS_DIR = tmp_path / "builds"
-
-    def build(app_name: str, files: dict[str, str], base: str = "procfile-only") -> Build:
-        app = App.objects.get(name=app_name)
-        record = Build.objects.create(app=app, creator=user, source_sha="c0ffee" + "0" * 34)
-        build_dir(record).mkdir(parents=True)
-        source = tmp_path / f"src-{record.id}"
-        source.mkdir()
-        for path in (FIXTURES / base).iterdir():
-            (source / path.name).write_bytes(path.read_bytes())
-        for name, text in files.items():
-            (source / name).write_text(text)
-        with tarfile.open(build_dir(record) / "source.tar", "w") as tar:
-            tar.add(source, arcname=".")
-        redis_client.set(build_services.listener_key(record.id), "1")
-        return build_services.build_run(build_id=record.id)
-
-    yield build
-    apps = list(App.objects.all())
-    for attempt in range(20):  # a runtime's stop of an old process may still be under way
-        try:
-            for app in apps:
-                for container in docker_client.containers.list(
-                        all=True, filters={"label": f"pier.app-id={app.id}"}):
-                    container.remove(force=True)
-            for app in apps:
-                images.purge(app_id=app.id)
-            break
-        except docker.errors.APIError:
-            if attempt == 19:
-                raise
-            time.sleep(0.5)
+def devloop_build(real_build):
+    return real_build

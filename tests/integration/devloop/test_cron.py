@@ -62,6 +62,11 @@ def test_jobs_run_as_scheduler_one_offs_one_at_a_time_and_follow_releases(
     tick, sleeper = CronJob.objects.filter(app=app).order_by("schedule")
     assert (tick.schedule, sleeper.schedule) == ("*/10 * * * *", "@hourly")
     assert tick.next_run_at.minute % 10 == 0 and tick.next_run_at.second == 0
+    if sleeper.next_run_at == tick.next_run_at:
+        # Released in an hour's last ten minutes, both jobs are first due at the full hour;
+        # the steps below want the hourly job first due an hour later.
+        sleeper.next_run_at += timedelta(hours=1)
+        CronJob.objects.filter(pk=sleeper.pk).update(next_run_at=sleeper.next_run_at)
 
     # The clock reaches the first job's time: it runs once, in a one-off of the release.
     assert cron.cron_tick(now=tick.next_run_at) == 1
@@ -79,16 +84,29 @@ def test_jobs_run_as_scheduler_one_offs_one_at_a_time_and_follow_releases(
                       "the sleeper to start")
     _wait(lambda: CronJob.objects.get(pk=tick.pk).running_since is None, "the tick to end")
     # Runs count against the owner's one-off processes: with one allowed, the sleeper
-    # holds it and the other job's run is refused, and logged.
+    # holds it and the other job's run waits for it, and the log says so...
     settings.PIER_MAX_ONEOFFS_PER_USER = 1
+    runs_before = CronJob.objects.get(pk=tick.pk).last_run_at
     assert cron.cron_tick(now=first + timedelta(hours=1)) == 1  # the tick job only
-    _wait(lambda: any("not started: you already run 1 one-off" in line.message
-                      for line in _lines(redis_client, app)), "the refusal to be logged")
+    _wait(lambda: any("waits for a one-off slot: you already run 1 one-off" in line.message
+                      for line in _lines(redis_client, app)), "the wait to be logged")
     assert any("Skipped scheduled run of `sleep 600`" in line.message
                for line in _lines(redis_client, app))
+    assert CronJob.objects.get(pk=tick.pk).last_run_at == runs_before
+    # ...and runs as soon as the slot is free.
     container.kill()
     _wait(lambda: not CronJob.objects.filter(running_since__isnull=False).exists(),
           "the runs to end")
+    tick.refresh_from_db()
+    assert tick.last_run_at > runs_before and tick.last_status == 0
+    # A run that may wait no more (its task's retries spent) is dropped, and logged.
+    holder = cron.cron_run_now(app=app, key=sleeper.key)
+    _wait(lambda: _scheduler_container(docker_client, app, "sleep"), "the sleeper again")
+    assert cron.cron_run(job_id=tick.pk, may_wait=False) is None
+    assert any("not started: you already run 1 one-off" in line.message
+               for line in _lines(redis_client, app))
+    _scheduler_container(docker_client, app, "sleep").kill()
+    _wait(lambda: CronJob.objects.get(pk=holder.pk).running_since is None, "the sleeper to end")
 
     # A new release replaces the jobs; an unchanged job keeps its history.
     devloop_build("ticker", _app_json(("echo tick $DYNO $GREETING", "*/10 * * * *"),

@@ -82,6 +82,22 @@ def _cleanup_session(session_label):
 
 
 @pytest.fixture
+def swarm_backend(swarm_cluster, swarm_image, session_label):
+    """The Swarm backend on the cluster's manager; its services removed afterwards."""
+    from runtime.backends.swarm import Backend as SwarmBackend
+
+    client = swarm_cluster.client(1)
+    # The manager runs in its own network namespace, out of runtime.isolation's reach:
+    # the nodes' own rules are tested in tests/security/test_swarm_isolation.py.
+    backend = SwarmBackend(client=client, labels={"pier.test": session_label},
+                           name_prefix=f"pt-{session_label}-", isolate_host=False)
+    yield backend
+    for service in client.services.list(filters={"label": f"pier.test={session_label}"}):
+        service.remove()
+    remove_labelled(client, session_label)
+
+
+@pytest.fixture
 def router(live_router):
     state_dir, port, access_log = live_router
     return load_router(DEFAULT_ROUTER, state_dir=state_dir, listen=f"127.0.0.1:{port}",

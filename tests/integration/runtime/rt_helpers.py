@@ -2,49 +2,42 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
-import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from runtime.desired import DesiredApp, HealthCheck, ProcessSpec
+from tests.helpers import busybox_tar
 
 IMAGE = "pier/test-busybox:1"
-APPLETS = ("sh", "httpd", "nc", "sleep", "echo", "cat", "ls", "kill", "true", "id", "wget")
 # Serves "release <n>" on $PORT; RELEASE comes from the app's config.
 SERVE = (
     'mkdir -p /tmp/www && echo "release $RELEASE" > /tmp/www/index.html && '
     "exec httpd -f -p $PORT -h /tmp/www"
 )
 
-
-def _busybox_tar(busybox: str) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, mode in (("bin", 0o755), ("tmp", 0o1777), ("www", 0o755)):
-            info = tarfile.TarInfo(name)
-            info.type, info.mode = tarfile.DIRTYPE, mode
-            tar.addfile(info)
-        tar.add(busybox, arcname="bin/busybox")
-        for applet in APPLETS:
-            info = tarfile.TarInfo(f"bin/{applet}")
-            info.type, info.linkname = tarfile.SYMTYPE, "busybox"
-            tar.addfile(info)
-        page = b"hello from busybox\n"
-        info = tarfile.TarInfo("www/index.html")
-        info.size, info.mode = len(page), 0o644
-        tar.addfile(info, io.BytesIO(page))
-    return buffer.getvalue()
+# httpd with two CGI scripts: /cgi-bin/fail answers 500, /cgi-bin/slow takes 0.3 s.
+CGI_APP = (
+    "busybox mkdir -p /tmp/www/cgi-bin && echo ok > /tmp/www/index.html && "
+    "printf '#!/bin/sh\\necho \"Status: 500 Boom\"\\necho\\necho boom\\n' "
+    "> /tmp/www/cgi-bin/fail && "
+    "printf '#!/bin/sh\\nsleep 0.3\\necho \"Content-Type: text/plain\"\\necho\\necho slow\\n' "
+    "> /tmp/www/cgi-bin/slow && "
+    "busybox chmod +x /tmp/www/cgi-bin/fail /tmp/www/cgi-bin/slow && "
+    "exec httpd -f -p $PORT -h /tmp/www"
+)
 
 
-def busybox_image(client) -> str:
-    """Import a one-binary busybox image as IMAGE once (idempotent across sessions)."""
+def busybox_image(client, *, missing=None) -> str:
+    """Import a one-binary busybox image as IMAGE once (idempotent across sessions).
+
+    Without a static busybox on the host, call ``missing`` with why: pytest.skip by default,
+    sys.exit for bench/scale.py, which makes its processes from this image too.
+    """
     import docker.errors
-    import pytest
 
     try:
         client.images.get(IMAGE)
@@ -53,10 +46,14 @@ def busybox_image(client) -> str:
         pass
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not os.path.exists(busybox):
-        pytest.skip("needs a static busybox on the host: apt-get install busybox-static")
+        if missing is None:
+            import pytest
+
+            missing = pytest.skip
+        missing("needs a static busybox on the host: apt-get install busybox-static")
     repository, tag = IMAGE.split(":")
     client.api.import_image_from_data(
-        _busybox_tar(busybox), repository=repository, tag=tag, changes=['CMD ["/bin/sh"]'],
+        busybox_tar(busybox), repository=repository, tag=tag, changes=['CMD ["/bin/sh"]'],
     )
     return IMAGE
 

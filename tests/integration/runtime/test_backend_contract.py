@@ -21,9 +21,10 @@ from runtime.backends.memory import Backend as MemoryBackend
 from runtime.errors import BackendUnavailable, StartFailed
 from runtime.leases import Leases, lease_key
 
-KINDS = {"runtime.backends.memory.Backend": "memory", "runtime.backends.docker.Backend": "docker"}
-BACKENDS = [pytest.param(kind, marks=[pytest.mark.docker] if kind == "docker" else [])
-            for kind in KINDS.values()]
+KINDS = {"runtime.backends.memory.Backend": "memory", "runtime.backends.docker.Backend": "docker",
+         "runtime.backends.swarm.Backend": "swarm"}
+MARKS = {"docker": [pytest.mark.docker], "swarm": [pytest.mark.swarm]}
+BACKENDS = [pytest.param(kind, marks=MARKS.get(kind, [])) for kind in KINDS.values()]
 LEASE_TTL = 0.5
 
 
@@ -35,6 +36,8 @@ def test_every_shipped_backend_is_under_contract():
 def any_backend(request):
     if request.param == "memory":
         return MemoryBackend()
+    if request.param == "swarm":
+        return request.getfixturevalue("swarm_backend")
     return request.getfixturevalue("backend")
 
 
@@ -44,6 +47,11 @@ def leased_backend(request, redis_client):
     leases = Leases(redis_client, ttl=LEASE_TTL)
     if request.param == "memory":
         yield MemoryBackend(leases=leases)
+        return
+    if request.param == "swarm":
+        backend = request.getfixturevalue("swarm_backend")
+        backend.leases = leases
+        yield backend
         return
     docker_client = request.getfixturevalue("docker_client")
     request.getfixturevalue("test_image")
@@ -89,6 +97,16 @@ def test_started_process_is_listed_with_its_labels(any_backend):
     assert listed.name == "web.2"
     assert any_backend.list_processes("rt-other") == []
     assert wait_healthy(any_backend, listed)
+
+
+def test_running_processes_are_listed_for_metrics(any_backend):
+    app = make_app("rt-contract", release=2)
+    any_backend.ensure_network()
+    up = any_backend.start_process(app, app.spec("web"), 1)
+    gone = any_backend.start_process(app, app.spec("web"), 2)
+    any_backend.stop_process(gone, grace=1)
+    [running] = [p for p in any_backend.running_processes() if p.app == "rt-contract"]
+    assert (running.name, running.release, running.container_id) == ("web.1", 2, up.container_id)
 
 
 def test_duplicates_are_refused(any_backend):

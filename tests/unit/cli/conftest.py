@@ -103,6 +103,8 @@ APP = {
     "deploy_branch": "main",
     "maintenance": False,
     "current_release": {"version": 3},
+    "sleep": {"enabled": False, "after_seconds": None, "after": None, "sleeping": False,
+              "since": None},
     "created_at": "2026-11-28T01:02:03.000000Z",
     "updated_at": "2026-11-28T01:02:03.000000Z",
 }

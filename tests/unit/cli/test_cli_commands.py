@@ -116,9 +116,24 @@ def test_ps_lists_processes(run, api):
         }
     ]
     api.on("GET", "apps/demo/dynos", dynos)
+    api.on("GET", "apps/demo/sleep", {"enabled": False, "sleeping": False})
     result = run("ps", "-a", "demo")
     assert result.stdout.splitlines()[1].split()[:4] == ["web.1", "up", "v3", "standard"]
+    assert "Sleep" not in result.stdout
     assert json.loads(run("ps", "-a", "demo", "--json").stdout) == dynos
+
+
+def test_ps_sleep_enable_sends_the_duration_and_ps_shows_it(run, api):
+    asleep = {"enabled": True, "after": "30m", "after_seconds": 1800, "sleeping": True,
+              "since": "2026-11-28T01:02:03+00:00"}
+    api.on("POST", "apps/demo/sleep", {**asleep, "sleeping": False})
+    result = run("ps:sleep:enable", "--after", "30m", "-a", "demo")
+    assert api.sent("POST", "apps/demo/sleep") == {"after": "30m"}
+    assert "web processes stop after 30m without requests" in result.stdout
+    api.on("GET", "apps/demo/dynos", [])
+    api.on("GET", "apps/demo/sleep", asleep)
+    shown = run("ps", "-a", "demo").stdout
+    assert "asleep since" in shown and "the next request wakes it" in shown
 
 
 def test_ps_restart_targets(run, api):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import docker
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
@@ -35,6 +36,8 @@ class Command(BaseCommand):
         processes = parse_procfile(Path(procfile).read_text()).processes
         if "REDIS_URL" not in os.environ:
             processes = {"redis": self._redis_command(), **processes}
+        if not settings.PIER_REGISTRY:
+            processes.pop("registry", None)  # Pier's registry is opt-in
         for name, command in processes.items():
             manager.add_process(name, _respawning(name, command), env=env,
                                 cwd=str(settings.BASE_DIR))
@@ -45,7 +48,7 @@ class Command(BaseCommand):
     def _prepare_docker(self) -> None:
         """Start Docker when it is not running, and build the stack images once (with progress)."""
         script = settings.BASE_DIR / "scripts" / "ensure-docker.sh"
-        if subprocess.run([str(script)]).returncode != 0:
+        if not _docker_answers() and subprocess.run([str(script)]).returncode != 0:
             raise CommandError("Docker Engine is not available: builds need it (see above)")
         try:
             ensure_stack_images(progress=lambda line: self.stdout.write(line))
@@ -97,6 +100,8 @@ class Command(BaseCommand):
             f"  Dashboard  {s.PIER_PUBLIC_URL}/\n"
             f"  API        {s.PIER_PUBLIC_URL}/api/   (PIER_API_URL={s.PIER_API_URL})\n"
             f"  Router     http://<app>.{s.PIER_DOMAIN}:{s.PIER_ROUTER_PORT}/\n"
+            + (f"  Registry   {s.PIER_REGISTRY}   (docker login {s.PIER_REGISTRY} -u me"
+               " -p $API_TOKEN)\n" if s.PIER_REGISTRY else "")
             + (
                 first_login
                 or "  Log in with `pier login`; mint a token with "
@@ -105,6 +110,14 @@ class Command(BaseCommand):
             + "  Ctrl-C stops everything.\n"
         )
         self.stdout.flush()
+
+
+def _docker_answers() -> bool:
+    """One API call: cheaper than the script's `docker info` when the Engine is up."""
+    try:
+        return docker.from_env().ping()
+    except docker.errors.DockerException:
+        return False
 
 
 def _respawning(name: str, command: str) -> str:
