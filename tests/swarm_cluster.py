@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,16 +94,61 @@ class Cluster:
         return ref
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        """Wait until every node is Ready and Active in the manager's view."""
+        """Wait until every node is Ready and Active in the manager's view.
+
+        A worker still not Ready after ``timeout`` has its daemon restarted once, with a
+        warning carrying its log. Why: once in CI a worker never reconnected after the
+        manager's restart (here both always do within 5 s, and that run kept no log). That is
+        Docker's reconnection, not what the tests check, and it would fail every Swarm test
+        after it; the warning keeps it visible in the run's summary."""
+        nodes = self._unready_after(timeout)
+        stuck = [n for n in nodes if n["Status"]["State"] == "down"
+                 and 1 < self._index(n) <= self.size]
+        if not nodes or len(stuck) < len(nodes):
+            if nodes:
+                raise AssertionError("the cluster's nodes are not all ready:\n" +
+                                     "\n".join(self._described(n) for n in nodes))
+            return
+        warnings.warn("Swarm workers not Ready, their daemons restarted:\n" +
+                      "\n".join(self._described(n) for n in stuck), stacklevel=2)
+        for node in stuck:
+            self.kill(self._index(node))
+            self.start(self._index(node))
+        if nodes := self._unready_after(timeout):
+            raise AssertionError("the cluster's nodes are not all ready, even after their "
+                                 "daemons' restart:\n" +
+                                 "\n".join(self._described(n) for n in nodes))
+
+    def _unready_after(self, timeout: float) -> list[dict]:
+        """The nodes not Ready and Active after waiting up to ``timeout`` for all to be
+        (a node missing from the manager's view counts as one of them)."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        while True:
             nodes = self.client(1).api.nodes()
-            if len(nodes) == self.size and all(
-                    n["Status"]["State"] == "ready" and n["Spec"]["Availability"] == "active"
-                    for n in nodes):
-                return
+            unready = [n for n in nodes if n["Status"]["State"] != "ready"
+                       or n["Spec"]["Availability"] != "active"]
+            if (len(nodes) == self.size and not unready) or time.monotonic() > deadline:
+                break
             time.sleep(0.2)
-        raise AssertionError(f"the cluster's nodes are not all ready: {nodes}")
+        known = {n["Description"]["Hostname"] for n in nodes}
+        missing = [{"Description": {"Hostname": self.hostname(i)},
+                    "Status": {"State": "missing"}, "Spec": {"Availability": "-"}}
+                   for i in range(1, self.size + 1) if self.hostname(i) not in known]
+        return unready + missing
+
+    def _index(self, node: dict) -> int:
+        return int(node["Description"]["Hostname"].rpartition("-n")[2])
+
+    def _described(self, node: dict) -> str:
+        """A node's state in the manager's view, and its daemon's last log lines (why it is
+        not Ready is there; the gRPC module's connection chatter is left out)."""
+        hostname, status = node["Description"]["Hostname"], node["Status"]
+        line = (f"{hostname}: {status['State']} {node['Spec']['Availability']} "
+                f"{status.get('Message', '')}").rstrip()
+        log = Path(f"/run/{hostname}/dockerd.log")
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        tail = [entry[:400] for entry in lines if "module=grpc" not in entry][-15:]
+        return "\n    ".join([line, *tail])
 
 
 def unavailable_reason() -> str | None:
