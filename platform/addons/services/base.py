@@ -30,6 +30,9 @@ PLANS = {
     for plan in (
         Plan("mini", 256, "256 MB of memory; for development and small apps"),
         Plan("standard", 1024, "1 GB of memory"),
+        # Heroku's standard-0 size. The limit holds the page cache too: a database stays in
+        # memory (and as fast as on the host) only while it fits its plan.
+        Plan("premium", 4096, "4 GB of memory; a database of up to ~3 GB stays in memory"),
     )
 }
 DEFAULT_PLAN = "mini"
