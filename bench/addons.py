@@ -20,6 +20,7 @@ and pgbench). Provisioning runs in this process, as the worker would run it (no 
     .venv/bin/python bench/addons.py --quick     # scale 10 (~150 MB), 1 x 10 s run
     .venv/bin/python bench/addons.py --plan standard   # 1 GB of memory instead of mini's 256 MB
                                                        # (results in addons-standard.json)
+    .venv/bin/python bench/addons.py --plan premium    # 4 GB: the 1 GB database fits in memory
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ def timed(argv: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--plan", default="mini", help="the add-on's plan (mini, standard)")
+    parser.add_argument("--plan", default="mini",
+                        help="the add-on's plan (mini, standard, premium)")
     parser.add_argument("--host-dsn", default=os.environ.get("BENCH_HOST_DSN", HOST_DSN),
                         help="an admin DSN of a PostgreSQL on this host (the baseline)")
     args = parser.parse_args()

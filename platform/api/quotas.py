@@ -10,8 +10,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db.models import Count
 
+from addons.services.base import PLANS
 from api.errors import Invalid
-from api.models import App, Formation
+from api.models import Addon, App, Formation
 from api.validation import DYNO_SIZES
 
 
@@ -31,13 +32,26 @@ def apps_quota_check(*, user) -> None:
         )
 
 
-def formation_quota_check(*, owner) -> None:
-    """Refuse a formation past the owner's process and memory quotas across all their apps."""
+def _addons_memory_mb(*, owner) -> int:
+    """Memory of the owner's add-ons that run in containers on Pier's own machines."""
+    plans = Addon.objects.filter(
+        app__owner=owner, provider=Addon.Provider.CONTAINER
+    ).exclude(state__in=(Addon.State.FAILED, Addon.State.DESTROYED)).values_list("plan", flat=True)
+    return sum(PLANS[plan].memory_mb for plan in plans if plan in PLANS)
+
+
+def usage_quota_check(*, owner) -> None:
+    """Refuse a formation or add-on past the owner's process and memory quotas.
+
+    Memory counts the processes of all their apps by size and their container add-ons by
+    plan: an add-on takes the machine's memory as a process does.
+    """
     rows = Formation.objects.filter(app__owner=owner, quantity__gt=0).values_list(
         "quantity", "size"
     )
     processes = sum(q for q, _ in rows)
     memory = sum(q * DYNO_SIZES.get(s, DYNO_SIZES["standard"]).memory_mb for q, s in rows)
+    memory += _addons_memory_mb(owner=owner)
     s = settings
     if processes > s.PIER_MAX_PROCESSES_PER_USER:
         raise Invalid(
@@ -47,9 +61,10 @@ def formation_quota_check(*, owner) -> None:
         )
     if memory > s.PIER_MAX_MEMORY_MB_PER_USER:
         raise Invalid(
-            f"this would make {memory} MB of process memory across the apps of {owner.email}, "
-            f"and one user may have {s.PIER_MAX_MEMORY_MB_PER_USER} MB "
-            "(PIER_MAX_MEMORY_MB_PER_USER): scale down or use smaller sizes first"
+            f"this would make {memory} MB of memory (processes and add-ons) across the apps of "
+            f"{owner.email}, and one user may have {s.PIER_MAX_MEMORY_MB_PER_USER} MB "
+            "(PIER_MAX_MEMORY_MB_PER_USER): scale down, use smaller sizes or plans, or destroy "
+            "an add-on you no longer need first"
         )
 
 

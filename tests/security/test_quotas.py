@@ -172,3 +172,25 @@ def test_build_output_is_cut_at_the_limit_with_one_note(user, redis_client, sett
     assert "compile failed" in text
     streamed = redis_client.xrange(stream_key(str(build.id)))
     assert len(streamed) < 12_000
+
+
+def test_addon_memory_counts_against_the_owner_s_quota(api, two_apps, settings):
+    """A user cannot take the machine's memory through add-ons, which run like processes."""
+    from api.models import Addon
+
+    settings.PIER_MAX_MEMORY_MB_PER_USER = 1536  # web=1 standard in each app: 1024 MB
+    refused = api.post("/api/apps/first/addons", {"service": "postgresql", "plan": "standard"},
+                       format="json")  # 1024 + 1024
+    assert refused.status_code == 422
+    assert "PIER_MAX_MEMORY_MB_PER_USER" in refused.json()["message"]
+    assert not Addon.objects.exists()  # nor its attachment: DATABASE_URL stays free
+    assert not App.objects.get(name="first").addon_attachments.exists()
+    # An add-on already running leaves that much less for processes: 1024 + 256 + 512.
+    Addon.objects.create(name="redis-quota-1", service="redis", plan="mini", state="available",
+                         provider=Addon.Provider.CONTAINER, app=App.objects.get(name="first"))
+    refused = _scale(api, "first", size="large")
+    assert refused.status_code == 422
+    assert "add-on" in refused.json()["message"]
+    # One on the operator's managed server does not use this machine's memory.
+    Addon.objects.filter(name="redis-quota-1").update(provider=Addon.Provider.SERVER)
+    assert _scale(api, "first", size="large").status_code == 200

@@ -23,6 +23,7 @@ from addons.services.base import DEFAULT_PLAN, PLANS
 from api.errors import Conflict, Invalid, NotFound, PierError
 from api.models import Addon, AddonAttachment, App
 from api.nudge import runtime_nudge_on_commit
+from api.quotas import owner_lock, usage_quota_check
 from api.selectors import apps_for_user, config_current
 from api.services.config import config_update
 
@@ -111,7 +112,9 @@ def addon_create(*, app: App, user, service: str, plan: str | None = None,
                   provider=provider_kind)
     addon.credentials = provider_for(addon).credentials(kind)
     with transaction.atomic():
+        owner_lock(user=app.owner)
         addon.save()
+        usage_quota_check(owner=app.owner)
         _attachment_create(addon=addon, app=app, name=name)
         transaction.on_commit(lambda: addon_provision_task.delay(str(addon.pk), user.pk))
     addon.refresh_from_db()

@@ -6,7 +6,7 @@ from django.utils import timezone
 from api.errors import Invalid
 from api.models import App, Formation
 from api.nudge import runtime_nudge_on_commit
-from api.quotas import formation_quota_check, owner_lock
+from api.quotas import owner_lock, usage_quota_check
 from api.selectors import process_types_current
 from api.services.webhooks import webhook_event
 from api.validation import validate_quantity, validate_size
@@ -32,7 +32,7 @@ def formation_scale(
         for update in updates:
             _formation_apply(app=app, update=update, known=known, by_hand=not autoscaled)
         _host_limit_check()
-        formation_quota_check(owner=app.owner)
+        usage_quota_check(owner=app.owner)
         rows = list(app.formation.filter(type__in=known))
         shape = ", ".join(f"{r.type}={r.quantity}:{r.size}" for r in rows)
         who = f": {autoscaled}" if autoscaled else (f" by {user.email}" if user else "")
@@ -54,7 +54,7 @@ def formation_limits_check(*, app: App, ptype: str, quantity: int) -> None:
             owner_lock(user=app.owner)
             Formation.objects.filter(app=app, type=ptype).update(quantity=quantity)
             _host_limit_check()
-            formation_quota_check(owner=app.owner)
+            usage_quota_check(owner=app.owner)
             raise _Undo
     except _Undo:
         pass

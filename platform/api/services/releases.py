@@ -6,7 +6,7 @@ from django.db.models import Max
 from api.errors import Invalid, NotFound
 from api.models import App, Build, Config, Formation, Release
 from api.nudge import runtime_nudge_on_commit
-from api.quotas import formation_quota_check, owner_lock
+from api.quotas import owner_lock, usage_quota_check
 from api.services.cron import cron_sync
 from api.services.webhooks import webhook_event
 from api.validation import DEFAULT_DYNO_SIZE
@@ -92,7 +92,7 @@ def _formation_sync(*, app: App, build: Build) -> None:
         Formation.objects.create(app=app, type=ptype, quantity=quantity, size=size)
     if first_deploy:
         # app.json's formation counts against the owner's quotas like a `ps:scale`.
-        formation_quota_check(owner=app.owner)
+        usage_quota_check(owner=app.owner)
 
 
 def release_get(*, app: App, version) -> Release:

@@ -6,25 +6,19 @@ from __future__ import annotations
 import json
 import ssl
 import subprocess
-import time
 
 import httpx
 import pytest
 
 from pier import runtime_config
 from runtime.router import haproxy_tls
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for
 from tests.integration.runtime.rt_helpers import Upstream
 
 
-def wait_for(url: str, verify) -> None:
-    for _ in range(200):
-        try:
-            httpx.get(url, verify=verify)
-            return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise RuntimeError(f"{url} never answered")
+def wait_for_url(url: str, verify) -> None:
+    wait_for(lambda: httpx.get(url, verify=verify) is not None, timeout=10, what=f"{url} to answer",
+             interval=0.05, ignoring=(httpx.TransportError,))
 
 
 @pytest.fixture
@@ -56,8 +50,8 @@ def pebble(tmp_path):
                               "PATH": "/usr/bin:/bin"}),
     ]
     verify = ssl.create_default_context(cafile=str(tls_ca))
-    wait_for(f"https://localhost:{acme}/dir", verify)
-    wait_for(f"http://127.0.0.1:{chall}/", None)
+    wait_for_url(f"https://localhost:{acme}/dir", verify)
+    wait_for_url(f"http://127.0.0.1:{chall}/", None)
 
     def root() -> str:
         root_pem = httpx.get(f"https://localhost:{mgmt}/roots/0", verify=verify).text

@@ -21,7 +21,7 @@ from runtime.backends.swarm_nodes import Nodes
 from runtime.desired import ProcessSpec
 from runtime.errors import BackendUnavailable, Invalid, StartFailed
 from runtime.reconciler import Reconciler
-from tests.helpers import busybox_tar
+from tests.helpers import busybox_tar, wait_for
 
 pytestmark = pytest.mark.swarm
 
@@ -168,14 +168,6 @@ def stream_lines(redis_client, app_id: str) -> list[tuple[str, str]]:
     entries = redis_client.xrange(applog.stream_key(app_id))
     return [(line.dyno, line.message)
             for line in (applog.LogLine.from_entry(*entry) for entry in entries)]
-
-
-def wait_for(predicate, timeout: float = 60.0):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
-    return value
 
 
 def test_logs_from_every_node_reach_the_stream_once_across_a_shipper_restart(
