@@ -10,7 +10,9 @@ and pgbench). Provisioning runs in this process, as the worker would run it (no 
   over TLS (target < 15 s);
 - ``pgbench -S``: from an app container against its add-on (TLS as apps use it, and
   without) vs the same pgbench on the host against the host's PostgreSQL
-  (``--host-dsn``, CI's server), same scale, clients and duration (target >= 0.9x);
+  (``--host-dsn``, CI's server), same scale, clients and duration (target >= 0.9x); and,
+  as the floor, between two plain containers of the add-on's image on a plain Docker
+  bridge, the server with the add-on's command and memory;
 - ``backup``/``restore``: MB/s of ``pg:backups:capture`` (pg_dump -Fc in the add-on's
   container, streamed to the data dir) and of the restore (pg_restore into the add-on),
   vs plain ``pg_dump -Fc`` / ``pg_restore`` on the host against the host's server, for
@@ -107,6 +109,53 @@ class Bench:
         remove_platform_resources(docker.from_env(), self.label)
 
 
+class DockerFloor:
+    """The add-on's server, as Pier runs it (image, command, memory), and a pgbench client in
+    two plain containers on a plain Docker bridge: what Docker alone costs, without Pier's
+    networks, rules and limits, measured beside the add-on in the same run."""
+
+    PASSWORD = "floor"
+
+    def __init__(self, label: str, addon, scale: int) -> None:
+        import docker
+
+        client = docker.from_env()
+        source = client.containers.list(filters={"label": f"pier.addon={addon.name}"})[0]
+        self.host = f"{label}-floor-pg"
+        self.network = client.networks.create(f"{label}-floor")
+        self.server = client.containers.run(
+            source.attrs["Config"]["Image"], source.attrs["Config"]["Cmd"], name=self.host,
+            detach=True,
+            network=self.network.name, mem_limit=source.attrs["HostConfig"]["Memory"])
+        self.client = client.containers.run(source.attrs["Config"]["Image"], ["sleep", "infinity"],
+                                            detach=True,
+                                            name=f"{label}-floor-client",
+                                            network=self.network.name)
+        while self.server.exec_run("pg_isready -q -U postgres").exit_code != 0:
+            time.sleep(0.2)
+        self._exec(self.server, f"psql -U postgres -qc \"ALTER USER postgres PASSWORD "
+                                f"'{self.PASSWORD}'\"")
+        self._exec(self.client, f"pgbench -i -q -s {scale} {self._dsn()}")
+
+    def _dsn(self) -> str:
+        return f'"host={self.host} user=postgres dbname=postgres sslmode=disable"'
+
+    def _exec(self, container, command: str) -> str:
+        code, out = container.exec_run(["sh", "-c", command],
+                                       environment={"PGPASSWORD": self.PASSWORD})
+        if code:
+            raise RuntimeError(f"{command} failed:\n{out.decode()[-2000:]}")
+        return out.decode()
+
+    def pgbench(self, seconds: int) -> float:
+        return tps(self._exec(self.client, f"pgbench {pgbench_args(seconds)} {self._dsn()}"))
+
+    def remove(self) -> None:
+        for container in (self.client, self.server):
+            container.remove(force=True)
+        self.network.remove()
+
+
 def bench_create(bench: Bench, app, plan: str) -> tuple[float, object]:
     from api.services import addons
 
@@ -197,15 +246,20 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
     subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), host], check=True,
                    capture_output=True)
 
-    runs = {"addon_tls": [], "addon_plain": [], "host": []}
-    for _ in range(repeat):  # interleaved, so a busy moment of the machine hits all three
-        for key, mode in (("addon_tls", "require"), ("addon_plain", "disable")):
-            code, out = bench.run(app, f'pgbench {pgbench_args(seconds)} '
-                                       f'"$DATABASE_URL?sslmode={mode}"')
-            runs[key].append(tps(out))
-        runs["host"].append(tps(subprocess.run(
-            ["pgbench", *pgbench_args(seconds).split(), host],
-            capture_output=True, text=True, check=True).stdout))
+    floor = DockerFloor(bench.label, addon, scale)
+    runs = {"addon_tls": [], "addon_plain": [], "host": [], "docker_floor": []}
+    try:
+        for _ in range(repeat):  # interleaved, so a busy moment of the machine hits all
+            for key, mode in (("addon_tls", "require"), ("addon_plain", "disable")):
+                code, out = bench.run(app, f'pgbench {pgbench_args(seconds)} '
+                                           f'"$DATABASE_URL?sslmode={mode}"')
+                runs[key].append(tps(out))
+            runs["host"].append(tps(subprocess.run(
+                ["pgbench", *pgbench_args(seconds).split(), host],
+                capture_output=True, text=True, check=True).stdout))
+            runs["docker_floor"].append(floor.pgbench(seconds))
+    finally:
+        floor.remove()
     median = {k: statistics.median(v) for k, v in runs.items()}
 
     from addons.container import ContainerProvider
@@ -245,6 +299,8 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
          ratio(median["addon_tls"], median["host"])],
         ["pgbench -S tps, no TLS", median["addon_plain"], median["host"],
          ratio(median["addon_plain"], median["host"])],
+        ["pgbench -S tps, plain Docker containers", median["docker_floor"], median["host"],
+         ratio(median["docker_floor"], median["host"])],
         ["backup MB/s", *throughput["backup"], ratio(*throughput["backup"])],
         ["restore MB/s", *throughput["restore"], ratio(*throughput["restore"])],
     ]
@@ -257,7 +313,9 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
                       "gets SELECT 1 over TLS",
             "pgbench": f"pgbench {pgbench_args(seconds)}, scale {scale}, from an app container "
                        "(pier-apps bridge + the add-on's network) vs on the host against "
-                       "the host's PostgreSQL 15; median of the runs, interleaved",
+                       "the host's PostgreSQL 15, and between two plain containers on a "
+                       "plain Docker bridge (the add-on's image, command and memory: "
+                       "docker_floor); median of the runs, interleaved",
             "backup_restore": "backup_run (pg_dump -Fc in the add-on's container, streamed to "
                               "the data dir) and backup_restore_run (copied in, pg_restore "
                               "--single-transaction) vs pg_dump -Fc / pg_restore on the host",
@@ -271,7 +329,10 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
             "pgbench_tps": {**{k: round(v, 1) for k, v in median.items()},
                             "runs": runs,
                             "ratio_tls": ratio(median["addon_tls"], median["host"]),
-                            "ratio_plain": ratio(median["addon_plain"], median["host"])},
+                            "ratio_plain": ratio(median["addon_plain"], median["host"]),
+                            "ratio_docker_floor": ratio(median["docker_floor"], median["host"]),
+                            "ratio_plain_to_floor": ratio(median["addon_plain"],
+                                                          median["docker_floor"])},
             "backup": {"addon_mb_s": round(throughput["backup"][0], 1),
                        "host_mb_s": round(throughput["backup"][1], 1),
                        "ratio": ratio(*throughput["backup"]),
