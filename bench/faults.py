@@ -32,6 +32,8 @@ from _common import ROOT, machine_info, parse_count, require_docker, table, writ
 from deploy import Platform, git
 
 sys.path.insert(0, str(ROOT))
+from tests.helpers import platform_processes
+
 RATE = 20.0  # requests a second per loop, the issue's load
 # Each platform process: the words of its command line; its parent is not one of its own.
 PROCESSES = {
@@ -82,25 +84,6 @@ class Loop:
         failed = [o for o in seen if o != "ok"]
         return {"requests": len(seen), "failed": len(failed),
                 "kinds": {k: failed.count(k) for k in sorted(set(failed))}}
-
-
-def platform_processes(data_dir: Path) -> dict[int, tuple[str, int]]:
-    """pid -> (command line, parent) of this platform's processes: those started with its
-    PIER_DATA_DIR, or naming it (redis-server writes its title over its environment)."""
-    marker = f"PIER_DATA_DIR={data_dir}".encode()
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            environ = (entry / "environ").read_bytes().split(b"\0")
-            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-        if marker in environ or str(data_dir) in cmdline:
-            found[int(entry.name)] = (cmdline, parent)
-    return found
 
 
 def pids(data_dir: Path, words: tuple[str, ...]) -> list[int]:

@@ -222,3 +222,22 @@ def remove_platform_resources(client, label: str) -> None:
         network.remove()
     for volume in client.volumes.list(filters=selector):
         volume.remove(force=True)
+
+
+def platform_processes(data_dir: Path) -> dict[int, tuple[str, int]]:
+    """pid -> (command line, parent) of this platform's processes: those started with its
+    PIER_DATA_DIR, or naming it (redis-server writes its title over its environment)."""
+    marker = f"PIER_DATA_DIR={data_dir}".encode()
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = (entry / "environ").read_bytes().split(b"\0")
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if marker in environ or str(data_dir) in cmdline:
+            found[int(entry.name)] = (cmdline, parent)
+    return found

@@ -26,7 +26,7 @@ import pytest
 
 from builds.engine import ensure_stack_images
 from tests.e2e.helpers import APP_SERVER
-from tests.helpers import accepts_connections, free_port, git, wait_for
+from tests.helpers import accepts_connections, free_port, git, platform_processes, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "apps"
@@ -95,18 +95,8 @@ class Platform:
 
     def pids(self, *words: str) -> list[int]:
         """Pids of this platform's processes whose command line has all ``words``."""
-        found, marker = [], f"PIER_DATA_DIR={self.data_dir}".encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-                environ = (entry / "environ").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if marker in environ and all(w in cmdline for w in words):
-                found.append(int(entry.name))
-        return found
+        return [pid for pid, (cmdline, _) in platform_processes(self.data_dir).items()
+                if all(w in cmdline for w in words)]
 
     def git_url(self, app: str, token: str | None = None) -> str:
         host = self.url.removeprefix("http://")
