@@ -123,6 +123,9 @@ class Addons:
             volumes={addon.resource: {"bind": addon.data_path, "mode": "rw"}},
             mem_limit=f"{addon.memory_mb}m",
             memswap_limit=f"{addon.memory_mb}m",
+            # PostgreSQL's parallel queries share memory through /dev/shm: Docker's 64 MB
+            # would fail them on a large plan. Its pages count against mem_limit anyway.
+            shm_size=f"{addon.memory_mb // 4}m",
             restart_policy={"Name": "unless-stopped"},
             security_opt=["no-new-privileges"],
             network=addon.resource,

@@ -20,9 +20,11 @@ def psql(query: str) -> str:
 
 def test_create_attach_query_over_tls(make_app, run_in, user, addons_engine):
     app = make_app("pgapp")
-    addon = addons.addon_create(app=app, user=user, service="postgresql")
+    addon = addons.addon_create(app=app, user=user, service="postgresql", plan="standard")
     assert addon.state == Addon.State.AVAILABLE
     assert addons_engine.running(desired(addon))
+    limits = addons_engine.client.api.inspect_container(desired(addon).resource)["HostConfig"]
+    assert (limits["Memory"], limits["ShmSize"]) == (1024 << 20, 256 << 20)  # by its plan
     url = config_current(app=app).values["DATABASE_URL"]
     assert url.startswith("postgres://") and f"@{addon.name}:5432/" in url
     assert app.releases.first().description == f"Attach {addon.name} (DATABASE_URL)"
