@@ -26,6 +26,10 @@ from runtime.logship.writer import SINCE_KEY, Line, StreamWriter
 logger = logging.getLogger(__name__)
 
 
+class EngineMessage(Exception):
+    """The engine wrote a message of its own into a log stream."""
+
+
 class Follower(threading.Thread):
     """Read one container's stdout and stderr from ``since`` until it stops."""
 
@@ -65,6 +69,11 @@ class Follower(threading.Thread):
             lines, mark = [], ""
             for stream, payload in frames:
                 ts = payload[: payload.find(b" ")].decode("ascii", "replace")
+                if not ts[:1].isdigit():
+                    # The engine's own message, not output: the manager's log broker says
+                    # "Error grabbing logs: ... node is not available" for a while after a
+                    # node comes back. Stop; the rescan follows again from the last mark.
+                    raise EngineMessage(payload.decode(errors="replace").strip())
                 if skip_until:
                     if ts <= skip_until:  # `since` is inclusive; timestamps are fixed-width
                         continue
