@@ -121,21 +121,25 @@ class DockerFloor:
 
         client = docker.from_env()
         source = client.containers.list(filters={"label": f"pier.addon={addon.name}"})[0]
+        image = source.attrs["Config"]["Image"]
         self.host = f"{label}-floor-pg"
         self.network = client.networks.create(f"{label}-floor")
-        self.server = client.containers.run(
-            source.attrs["Config"]["Image"], source.attrs["Config"]["Cmd"], name=self.host,
-            detach=True,
-            network=self.network.name, mem_limit=source.attrs["HostConfig"]["Memory"])
-        self.client = client.containers.run(source.attrs["Config"]["Image"], ["sleep", "infinity"],
-                                            detach=True,
-                                            name=f"{label}-floor-client",
-                                            network=self.network.name)
-        while self.server.exec_run("pg_isready -q -U postgres").exit_code != 0:
-            time.sleep(0.2)
-        self._exec(self.server, f"psql -U postgres -qc \"ALTER USER postgres PASSWORD "
-                                f"'{self.PASSWORD}'\"")
-        self._exec(self.client, f"pgbench -i -q -s {scale} {self._dsn()}")
+        self.server = self.client = None
+        try:  # its containers carry no platform label: Bench.cleanup would not find them
+            self.server = client.containers.run(
+                image, source.attrs["Config"]["Cmd"], name=self.host, detach=True,
+                network=self.network.name, mem_limit=source.attrs["HostConfig"]["Memory"])
+            self.client = client.containers.run(image, ["sleep", "infinity"], detach=True,
+                                                name=f"{label}-floor-client",
+                                                network=self.network.name)
+            while self.server.exec_run("pg_isready -q -U postgres").exit_code != 0:
+                time.sleep(0.2)
+            self._exec(self.server, f"psql -U postgres -qc \"ALTER USER postgres PASSWORD "
+                                    f"'{self.PASSWORD}'\"")
+            self._exec(self.client, f"pgbench -i -q -s {scale} {self._dsn()}")
+        except BaseException:
+            self.remove()
+            raise
 
     def _dsn(self) -> str:
         return f'"host={self.host} user=postgres dbname=postgres sslmode=disable"'
@@ -152,7 +156,8 @@ class DockerFloor:
 
     def remove(self) -> None:
         for container in (self.client, self.server):
-            container.remove(force=True)
+            if container is not None:
+                container.remove(force=True)
         self.network.remove()
 
 

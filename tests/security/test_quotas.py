@@ -7,7 +7,7 @@ import tarfile
 import httpx
 import pytest
 
-from api.models import App, Build, Config, Formation
+from api.models import Addon, App, Build, Config, Formation
 from builds import services as build_services
 from builds.engine import BuildFailed
 from builds.logstream import read_file, stream_key
@@ -176,8 +176,6 @@ def test_build_output_is_cut_at_the_limit_with_one_note(user, redis_client, sett
 
 def test_addon_memory_counts_against_the_owner_s_quota(api, two_apps, settings):
     """A user cannot take the machine's memory through add-ons, which run like processes."""
-    from api.models import Addon
-
     settings.PIER_MAX_MEMORY_MB_PER_USER = 1536  # web=1 standard in each app: 1024 MB
     refused = api.post("/api/apps/first/addons", {"service": "postgresql", "plan": "standard"},
                        format="json")  # 1024 + 1024
