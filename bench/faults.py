@@ -32,7 +32,7 @@ from _common import ROOT, machine_info, parse_count, require_docker, table, writ
 from deploy import Platform, git
 
 sys.path.insert(0, str(ROOT))
-from tests.helpers import platform_processes
+from tests.helpers import platform_pids
 
 RATE = 20.0  # requests a second per loop, the issue's load
 # Each platform process: the words of its command line; its parent is not one of its own.
@@ -86,22 +86,12 @@ class Loop:
                 "kinds": {k: failed.count(k) for k in sorted(set(failed))}}
 
 
-def pids(data_dir: Path, words: tuple[str, ...]) -> list[int]:
-    """The process running ``words`` under its platform parent (respawn.py, a shell, the
-    router process): not its own workers, nor those a killed one left orphaned."""
-    processes = platform_processes(data_dir)
-    running = {pid: parent for pid, (cmdline, parent) in processes.items()
-               if all(w in cmdline for w in words) and "respawn.py" not in cmdline
-               and not cmdline.startswith("/bin/sh")}
-    return [pid for pid, parent in running.items()
-            if parent in processes and parent not in running]
-
-
 def kill_once(platform: Platform, name: str) -> dict:
     words = PROCESSES[name]
     time.sleep(2)
     deadline = time.monotonic() + 60  # the previous kill's process may still be starting
-    while len(found := pids(platform.data_dir, words)) != 1 and time.monotonic() < deadline:
+    while (len(found := platform_pids(platform.data_dir, *words)) != 1
+           and time.monotonic() < deadline):
         time.sleep(0.2)
     if len(found) != 1:
         raise RuntimeError(f"{name}: {len(found)} processes running {' '.join(words)}")
@@ -109,7 +99,8 @@ def kill_once(platform: Platform, name: str) -> dict:
     start = time.monotonic()
     os.kill(victim, signal.SIGKILL)
     deadline = start + 60
-    while time.monotonic() < deadline and pids(platform.data_dir, words) in ([], [victim]):
+    while (time.monotonic() < deadline
+           and platform_pids(platform.data_dir, *words) in ([], [victim])):
         time.sleep(0.05)
     back = time.monotonic() - start
     time.sleep(3)

@@ -241,3 +241,14 @@ def platform_processes(data_dir: Path) -> dict[int, tuple[str, int]]:
         if marker in environ or str(data_dir) in cmdline:
             found[int(entry.name)] = (cmdline, parent)
     return found
+
+
+def platform_pids(data_dir: Path, *words: str) -> list[int]:
+    """The process running ``words`` under its platform parent (respawn.py, a shell, the
+    router process): not its own workers, nor those a killed one left orphaned."""
+    processes = platform_processes(data_dir)
+    running = {pid: parent for pid, (cmdline, parent) in processes.items()
+               if all(w in cmdline for w in words) and "respawn.py" not in cmdline
+               and not cmdline.startswith("/bin/sh")}
+    return [pid for pid, parent in running.items()
+            if parent in processes and parent not in running]

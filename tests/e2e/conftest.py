@@ -26,7 +26,7 @@ import pytest
 
 from builds.engine import ensure_stack_images
 from tests.e2e.helpers import APP_SERVER
-from tests.helpers import accepts_connections, free_port, git, platform_processes, wait_for
+from tests.helpers import accepts_connections, free_port, git, platform_pids, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "apps"
@@ -94,9 +94,8 @@ class Platform:
             self.proc.wait()
 
     def pids(self, *words: str) -> list[int]:
-        """Pids of this platform's processes whose command line has all ``words``."""
-        return [pid for pid, (cmdline, _) in platform_processes(self.data_dir).items()
-                if all(w in cmdline for w in words)]
+        """The platform's process running ``words`` (see ``platform_pids``)."""
+        return platform_pids(self.data_dir, *words)
 
     def git_url(self, app: str, token: str | None = None) -> str:
         host = self.url.removeprefix("http://")

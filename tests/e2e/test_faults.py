@@ -14,39 +14,23 @@ from tests.e2e.helpers import Load, engine_pid, process_containers, scale, up_dy
 pytestmark = pytest.mark.docker
 
 
-def process_pids(platform, *words: str) -> list[int]:
-    """The real process, not the respawn wrapper or the shell around it."""
-    return [pid for pid in platform.pids(*words)
-            if b"respawn.py" not in _cmdline(pid) and not _cmdline(pid).startswith(b"/bin/sh")]
-
-
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
-def _parent(pid: int) -> int:
-    with open(f"/proc/{pid}/stat") as f:
-        return int(f.read().rsplit(")", 1)[1].split()[1])
-
-
 def releases_running(app: str) -> set[str]:
     return {c.labels["pier.release"] for c in process_containers(app)}
 
 
 def test_runtime_killed_during_a_deploy_finishes_it(platform, pushed):
     app, _ = pushed("v-one")
-    [runtime] = process_pids(platform, "manage.py runtime")
+    [runtime] = platform.pids("manage.py runtime")
     outcome = {}
     with Load(platform, app) as load:
         pusher = threading.Thread(
             target=lambda: outcome.update(result=pushed("v-two", app=app)[1]))
         pusher.start()
         # The new release's first process is starting: the runtime is mid-rollout.
-        wait_for(lambda: len(releases_running(app)) == 2, timeout=300, what="rollout")
+        seen = wait_for(lambda: len(releases_running(app)) == 2 or (
+            "push ended" if not pusher.is_alive() else False), timeout=300, what="rollout")
+        # A push that ended first (its build failed, say) says why, instead of a timeout.
+        assert seen is True, f"the push ended before its rollout: {outcome.get('result')}"
         os.kill(runtime, signal.SIGKILL)
         pusher.join(600)
         wait_for(lambda: httpx.get(load.url, headers={"Host": load.host}).text
@@ -54,7 +38,7 @@ def test_runtime_killed_during_a_deploy_finishes_it(platform, pushed):
     result = outcome["result"]
     assert result.returncode == 0, result.stderr
     # Respawned: its wrapper waits a second before starting it again.
-    wait_for(lambda: process_pids(platform, "manage.py runtime") not in ([], [runtime]),
+    wait_for(lambda: platform.pids("manage.py runtime") not in ([], [runtime]),
              what="the runtime respawned")
     wait_for(lambda: len(releases_running(app)) == 1, what="only v-two left")
     assert len(load.codes) > 20
@@ -63,8 +47,7 @@ def test_runtime_killed_during_a_deploy_finishes_it(platform, pushed):
 
 def test_router_killed_comes_back_with_its_routes(platform, pushed):
     app, _ = pushed("v-one")
-    [haproxy] = [pid for pid in process_pids(platform, "haproxy", "-W")  # the master
-                 if b"haproxy" not in _cmdline(_parent(pid))]
+    [haproxy] = platform.pids("haproxy", "-W")  # the master, not its workers
     url, host = f"http://127.0.0.1:{platform.router_port}/", {"Host": f"{app}.localhost"}
     with Load(platform, app) as load:
         time.sleep(1)
@@ -76,7 +59,7 @@ def test_router_killed_comes_back_with_its_routes(platform, pushed):
     assert not [f for f in load.failures if "ConnectError" in f]
     assert len(load.failures) <= 1 and len(load.codes) > 20
     assert httpx.get(url, headers=host).status_code == 200
-    assert process_pids(platform, "haproxy", "-W") != [haproxy]
+    assert platform.pids("haproxy", "-W") != [haproxy]
     # And the runtime still drives the new router.
     scale(platform, app, web=2)
     wait_for(lambda: {httpx.get(url, headers=host).text.split()[-1] for _ in range(8)}

@@ -79,9 +79,16 @@ class Service(AddonService):
         return psql(INFO_SQL, database=database)
 
     def dump_command(self, *, credentials: dict[str, str]) -> list[str]:
-        """Return a command writing the database in pg_dump's custom format to stdout."""
+        """Return a command writing the database in pg_dump's custom format to stdout.
+
+        pg_dump writes 4 kB at a time, and through ``docker exec`` each write wakes the
+        shim, dockerd and the worker: 12% slower than pg_dump on the host for a 1 GB
+        database (bench/addons.py). dd hands the stream on in 1 MB blocks instead.
+        """
         _, database, _ = _sql(credentials)
-        return ["pg_dump", "-Fc", "--no-owner", "-h", SOCKET, "-U", "postgres", database]
+        return ["bash", "-o", "pipefail", "-c",
+                'pg_dump -Fc --no-owner -h "$1" -U postgres "$2" '
+                "| dd bs=1M iflag=fullblock status=none", "pg_dump", SOCKET, database]
 
     def restore_command(self, *, credentials: dict[str, str], path: str) -> list[str]:
         user, database, _ = _sql(credentials)

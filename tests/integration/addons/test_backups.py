@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from addons.container import desired
+from addons.services.postgresql import psql as psql_admin
 from api.models import AddonBackup
 from api.services import addon_backups, addons
 
@@ -56,6 +57,20 @@ def test_a_failed_backup_shows_its_error(make_app, user, addons_engine):
     backup = addon_backups.backup_run(backup_id=addon_backups.backup_create(addon=addon).pk)
     assert backup.status == AddonBackup.Status.FAILED
     assert desired(addon).resource in backup.error or "No such container" in backup.error
+    assert not addon_backups.backup_path(backup).exists()
+
+
+def test_a_dump_failing_in_the_add_on_is_a_failed_backup_with_its_message(make_app, user,
+                                                                           addons_engine):
+    """pg_dump's exit status survives the pipe that batches its output."""
+    app = make_app("bkdrop")
+    addon = addons.addon_create(app=app, user=user, service="postgresql")
+    database = addon.credentials["database"]
+    code, out = addons_engine.exec(desired(addon), psql_admin(f"DROP DATABASE {database}"))
+    assert code == 0, out
+    backup = addon_backups.backup_run(backup_id=addon_backups.backup_create(addon=addon).pk)
+    assert backup.status == AddonBackup.Status.FAILED
+    assert f'database "{database}" does not exist' in backup.error
     assert not addon_backups.backup_path(backup).exists()
 
 
