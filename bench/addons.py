@@ -12,7 +12,9 @@ and pgbench). Provisioning runs in this process, as the worker would run it (no 
   without) vs the same pgbench on the host against the host's PostgreSQL
   (``--host-dsn``, CI's server), same scale, clients and duration (target >= 0.9x); and,
   as the floor, between two plain containers of the add-on's image on a plain Docker
-  bridge, the server with the add-on's command and memory;
+  bridge, the server with the add-on's command and memory, and from a third container in
+  the server's own network namespace (loopback: what the containers cost without the
+  bridge between them);
 - ``backup``/``restore``: MB/s of ``pg:backups:capture`` (pg_dump -Fc in the add-on's
   container, streamed to the data dir) and of the restore (pg_restore into the add-on),
   vs plain ``pg_dump -Fc`` / ``pg_restore`` on the host against the host's server, for
@@ -124,7 +126,7 @@ class DockerFloor:
         image = source.attrs["Config"]["Image"]
         self.host = f"{label}-floor-pg"
         self.network = client.networks.create(f"{label}-floor")
-        self.server = self.client = None
+        self.server = self.client = self.beside = None
         try:  # its containers carry no platform label: Bench.cleanup would not find them
             self.server = client.containers.run(
                 image, source.attrs["Config"]["Cmd"], name=self.host, detach=True,
@@ -132,6 +134,9 @@ class DockerFloor:
             self.client = client.containers.run(image, ["sleep", "infinity"], detach=True,
                                                 name=f"{label}-floor-client",
                                                 network=self.network.name)
+            self.beside = client.containers.run(image, ["sleep", "infinity"], detach=True,
+                                                name=f"{label}-floor-beside",
+                                                network_mode=f"container:{self.server.id}")
             while self.server.exec_run("pg_isready -q -U postgres").exit_code != 0:
                 time.sleep(0.2)
             self._exec(self.server, f"psql -U postgres -qc \"ALTER USER postgres PASSWORD "
@@ -141,8 +146,8 @@ class DockerFloor:
             self.remove()
             raise
 
-    def _dsn(self) -> str:
-        return f'"host={self.host} user=postgres dbname=postgres sslmode=disable"'
+    def _dsn(self, host: str | None = None) -> str:
+        return f'"host={host or self.host} user=postgres dbname=postgres sslmode=disable"'
 
     def _exec(self, container, command: str) -> str:
         code, out = container.exec_run(["sh", "-c", command],
@@ -154,8 +159,13 @@ class DockerFloor:
     def pgbench(self, seconds: int) -> float:
         return tps(self._exec(self.client, f"pgbench {pgbench_args(seconds)} {self._dsn()}"))
 
+    def pgbench_loopback(self, seconds: int) -> float:
+        """The same, from a container sharing the server's network namespace."""
+        return tps(self._exec(self.beside,
+                              f"pgbench {pgbench_args(seconds)} {self._dsn('127.0.0.1')}"))
+
     def remove(self) -> None:
-        for container in (self.client, self.server):
+        for container in (self.beside, self.client, self.server):
             if container is not None:
                 container.remove(force=True)
         self.network.remove()
@@ -252,7 +262,8 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
                    capture_output=True)
 
     floor = DockerFloor(bench.label, addon, scale)
-    runs = {"addon_tls": [], "addon_plain": [], "host": [], "docker_floor": []}
+    runs = {"addon_tls": [], "addon_plain": [], "host": [], "docker_floor": [],
+            "docker_loopback": []}
     try:
         for _ in range(repeat):  # interleaved, so a busy moment of the machine hits all
             for key, mode in (("addon_tls", "require"), ("addon_plain", "disable")):
@@ -263,6 +274,7 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
                 ["pgbench", *pgbench_args(seconds).split(), host],
                 capture_output=True, text=True, check=True).stdout))
             runs["docker_floor"].append(floor.pgbench(seconds))
+            runs["docker_loopback"].append(floor.pgbench_loopback(seconds))
     finally:
         floor.remove()
     median = {k: statistics.median(v) for k, v in runs.items()}
@@ -306,6 +318,8 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
          ratio(median["addon_plain"], median["host"])],
         ["pgbench -S tps, plain Docker containers", median["docker_floor"], median["host"],
          ratio(median["docker_floor"], median["host"])],
+        ["pgbench -S tps, containers, one netns", median["docker_loopback"], median["host"],
+         ratio(median["docker_loopback"], median["host"])],
         ["backup MB/s", *throughput["backup"], ratio(*throughput["backup"])],
         ["restore MB/s", *throughput["restore"], ratio(*throughput["restore"])],
     ]
@@ -320,7 +334,9 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
                        "(pier-apps bridge + the add-on's network) vs on the host against "
                        "the host's PostgreSQL 15, and between two plain containers on a "
                        "plain Docker bridge (the add-on's image, command and memory: "
-                       "docker_floor); median of the runs, interleaved",
+                       "docker_floor), and from a container in the server's network "
+                       "namespace over loopback (docker_loopback); median of the runs, "
+                       "interleaved",
             "backup_restore": "backup_run (pg_dump -Fc in the add-on's container, streamed to "
                               "the data dir) and backup_restore_run (copied in, pg_restore "
                               "--single-transaction) vs pg_dump -Fc / pg_restore on the host",
@@ -336,6 +352,8 @@ def run_all(bench: Bench, host_dsn: str, dbname: str, scale: int, seconds: int,
                             "ratio_tls": ratio(median["addon_tls"], median["host"]),
                             "ratio_plain": ratio(median["addon_plain"], median["host"]),
                             "ratio_docker_floor": ratio(median["docker_floor"], median["host"]),
+                            "ratio_docker_loopback": ratio(median["docker_loopback"],
+                                                           median["host"]),
                             "ratio_plain_to_floor": ratio(median["addon_plain"],
                                                           median["docker_floor"])},
             "backup": {"addon_mb_s": round(throughput["backup"][0], 1),
